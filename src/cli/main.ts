@@ -1,0 +1,40 @@
+/**
+ * The `ztgate` command tree. Each command group lives in its own file and registers itself here;
+ * this file only assembles them and maps the outcome to an exit code.
+ */
+import { Command, CommanderError } from 'commander';
+import { EXIT_OK, EXIT_USAGE, ExitRequest, processIo, reportError, type Io } from './output.js';
+import { registerPolicyCommands } from './policy.js';
+import { version } from './version.js';
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('ztgate')
+    .description(
+      'zero trust access platform: identity-aware proxy, policy decision point, device trust, PKI and audit',
+    )
+    .version(version, '-v, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+    });
+  registerPolicyCommands(program, io);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; never calls process.exit itself. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof ExitRequest) return err.exitCode;
+    if (err instanceof CommanderError) {
+      // --help and --version end through here with exit code 0; commander printed the rest.
+      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    return reportError(err, io, 'text');
+  }
+}
