@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, ExitRequest, processIo, reportError, type Io } from './output.js';
+import { registerAuditCommands } from './audit.js';
 import { registerPolicyCommands } from './policy.js';
 import { version } from './version.js';
 
@@ -20,6 +21,7 @@ export function buildProgram(io: Io): Command {
       writeErr: (s) => io.stderr(s),
     });
   registerPolicyCommands(program, io);
+  registerAuditCommands(program, io);
   return program;
 }
 
