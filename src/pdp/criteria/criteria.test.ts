@@ -530,10 +530,14 @@ describe('regressions', () => {
     assert.equal(verdict(country, sample({ request: { country: 'Russia' } })), 'deny');
     assert.equal(verdict(country, sample({ request: { country: 'DE' } })), 'allow');
   });
-  it('a risk score outside 0-100 is unknown', () => {
+  it('risk scores outside 0-100 saturate, so a deny rule fires for 150 (was a fail-open)', () => {
+    const deny = { allow: [{ authenticated: true }], deny: [{ risk: { min: 70 } }] };
+    for (const score of [101, 150, Infinity])
+      assert.equal(verdict(deny, sample({ risk: { score } })), 'deny', String(score));
     const p = { allow: [{ authenticated: true, risk: { max: 40 } }] };
-    assert.deepEqual(codes(p, sample({ risk: { score: -5 } })), ['risk-unknown']);
-    assert.deepEqual(codes(p, sample({ risk: { score: 101 } })), ['risk-unknown']);
+    assert.deepEqual(codes(p, sample({ risk: { score: 101 } })), ['risk-too-high']);
+    assert.equal(verdict(p, sample({ risk: { score: -5 } })), 'allow');
+    assert.deepEqual(codes(p, sample({ risk: { score: Number.NaN } })), ['risk-unknown']);
   });
   it('a user id containing @ can be listed in users', () => {
     assert.equal(verdict({ allow: [{ users: ['svc@ci'] }] }, { user: { id: 'svc@ci' } }), 'allow');

@@ -49,10 +49,11 @@ export function parseRisk(value: unknown, place: Place, ctx: ParseContext): Crit
 }
 
 export function evaluateRisk(node: RiskNode, input: DecisionInput): Reason | null {
-  const score = input.risk?.score;
-  // Outside 0-100 is malformed: unknown, never "low risk".
-  if (typeof score !== 'number' || !(score >= 0 && score <= 100))
-    return node.reasons['risk-unknown'] ?? null;
+  const raw = input.risk?.score;
+  if (typeof raw !== 'number' || Number.isNaN(raw)) return node.reasons['risk-unknown'] ?? null;
+  // Scores saturate at the scale's ends: 150 is at least as risky as 100, so a deny rule
+  // `risk: {min: 70}` must fire for it (out-of-range must never read as "no risk").
+  const score = raw > 100 ? 100 : raw < 0 ? 0 : raw;
   if (score > node.max) return node.reasons['risk-too-high'] ?? null;
   if (score < node.min) return node.reasons['risk-too-low'] ?? null;
   return null;
