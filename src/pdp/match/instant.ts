@@ -116,9 +116,12 @@ function parseText(text: string): number | undefined {
   return utcMs(year, month, day, hour, minute, second, millis) - offsetMinutes * MS_PER_MINUTE;
 }
 
-// Decision inputs repeat the same timestamp across many criteria and rules.
+// Decision inputs repeat the same timestamps across criteria and rules; two entries, since
+// `request.time` and `session.mfa.at` alternate within one decision.
 let memoText: string | undefined;
 let memoValue: number | undefined;
+let memoText2: string | undefined;
+let memoValue2: number | undefined;
 
 /**
  * Epoch milliseconds, or undefined. A number must be finite and within the Date range; a string
@@ -131,7 +134,10 @@ export function parseInstant(value: string | number): number | undefined {
   }
   if (typeof value !== 'string') return undefined;
   if (value === memoText) return memoValue;
+  if (value === memoText2) return memoValue2;
   const result = parseText(value);
+  memoText2 = memoText;
+  memoValue2 = memoValue;
   memoText = value;
   memoValue = result;
   return result;
