@@ -23,16 +23,11 @@ export interface AuditStoreCliOptions {
   readonly store: string;
 }
 
-export interface AuditFilterCliOptions {
-  readonly user?: string;
-  readonly device?: string;
-  readonly route?: string;
-  readonly decision?: string;
-  readonly kind?: string;
-  /** ms since the epoch */
-  readonly since?: number;
-  readonly until?: number;
-}
+/** The filters the audit commands take: those of an audit query, without paging. */
+export type AuditFilterCliOptions = Pick<
+  AuditQuery,
+  'user' | 'device' | 'route' | 'decision' | 'kind' | 'since' | 'until'
+>;
 
 export interface AuditQueryCliOptions extends AuditStoreCliOptions, AuditFilterCliOptions {
   readonly limit: number;
