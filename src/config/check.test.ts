@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import type { ProblemsError } from '../shared/errors.js';
 import { isLoopbackHost, parseListen, routeKey } from './check.js';
+import { loadConfigText } from './load.js';
 
 describe('parseListen', () => {
   test('splits host and port', () => {
@@ -48,5 +50,32 @@ describe('routeKey', () => {
     assert.equal(k('https://App.Example.com:443/api/'), k('https://app.example.com/api'));
     assert.notEqual(k('https://app.example.com/api'), k('https://app.example.com/apix'));
     assert.notEqual(k('https://app.example.com:8443'), k('https://app.example.com'));
+  });
+});
+
+describe('audit settings', () => {
+  const it = test;
+  const load = (yaml: string) => {
+    try {
+      return loadConfigText(yaml, 'ztgate.yaml', { env: {} }).problems.map(
+        (p) => `${p.severity} ${p.code}`,
+      );
+    } catch (err) {
+      return (err as ProblemsError).problems.map((p) => `${p.severity} ${p.code}`);
+    }
+  };
+  it('checks the syslog address and the webhook URL', () => {
+    assert.deepEqual(load('audit: {syslog: {address: "siem.example.com:6514", tls: true}}'), []);
+    assert.deepEqual(load('audit: {syslog: {address: "siem.example.com"}}'), [
+      'error ZT_CONFIG_INVALID_LISTEN',
+    ]);
+    assert.deepEqual(load('audit: {webhook: {url: "https://siem.example.com/in"}}'), []);
+    assert.deepEqual(load('audit: {webhook: {url: "http://siem.example.com/in"}}'), [
+      'error ZT_CONFIG_INVALID_URL',
+    ]);
+    assert.deepEqual(load('audit: {webhook: {url: "http://127.0.0.1:9/in"}}'), [
+      'warning ZT_CONFIG_INSECURE',
+    ]);
+    assert.deepEqual(load('audit: {on_backlog_full: drop}'), ['error ZT_CONFIG_INVALID_VALUE']);
   });
 });

@@ -147,20 +147,17 @@ export function checkConfig(data: Record<string, unknown>, ctx: CheckContext): v
   };
 
   run(['public_url'], (v) => checkPublicUrl(v, ['public_url'], ctx));
-  for (const key of ['listen', 'metrics_listen']) {
-    run([key], (v) => {
+  for (const path of [['listen'], ['metrics_listen'], ['audit', 'syslog', 'address']]) {
+    run(path, (v) => {
       const r = parseListen(v);
       if ('error' in r) {
         ctx.add(
-          problem('ZT_CONFIG_INVALID_LISTEN', r.error, {
-            help: r.help,
-            path: [key],
-            at: ctx.at([key]),
-          }),
+          problem('ZT_CONFIG_INVALID_LISTEN', r.error, { help: r.help, path, at: ctx.at(path) }),
         );
       }
     });
   }
+  run(['audit', 'webhook', 'url'], (v) => checkWebhookUrl(v, ctx));
   run(['store'], (v) => checkStore(v, ctx));
   checkSession(data, ctx);
   run(['identity', 'oidc', 'issuer'], (v) => checkIssuer(v, ctx));
@@ -300,6 +297,36 @@ function checkSession(data: Record<string, unknown>, ctx: CheckContext): void {
       ),
     );
   }
+}
+
+/** Audit records go to the webhook: https, or plain http to loopback only (with a warning). */
+function checkWebhookUrl(text: string, ctx: CheckContext): void {
+  const path = ['audit', 'webhook', 'url'];
+  const fail = (error: string, help: string): void => {
+    ctx.add(problem('ZT_CONFIG_INVALID_URL', error, { help, path, at: ctx.at(path) }));
+  };
+  const r = parseUrl(text);
+  if ('error' in r)
+    return fail(r.error, r.help ?? 'write an https URL, such as `https://siem.example.com/ingest`');
+  const { url } = r;
+  if (url.username || url.password) {
+    return fail('the webhook URL has user info', 'put the credential in `secret_file` instead');
+  }
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) {
+    ctx.add(
+      warning('ZT_CONFIG_INSECURE', `the audit webhook ${urlText(text)} uses plain http`, {
+        help: 'acceptable on loopback only; audit records carry user and device identities',
+        path,
+        at: ctx.at(path),
+      }),
+    );
+    return;
+  }
+  fail(
+    `the audit webhook must be an https URL, got ${urlText(text)}`,
+    'audit records must not cross a network in the clear',
+  );
 }
 
 function checkIssuer(text: string, ctx: CheckContext): void {

@@ -83,6 +83,12 @@ describe('the config schema', () => {
       store: 'sqlite',
       identity: { builtin: {} },
       session: { ttl: '8h', idle: '1h', revalidate: '15m' },
+      audit: {
+        batch_window: '100ms',
+        backlog_limit: 100_000,
+        on_backlog_full: 'fail_closed',
+        checkpoint_interval: '1m',
+      },
       routes: [],
       policies: {},
     });
@@ -140,6 +146,9 @@ describe('the config schema', () => {
         ['identity.oidc.client_secret_file', true],
         ['tls.cert_file', false],
         ['tls.key_file', true],
+        ['audit.syslog.ca_file', false],
+        ['audit.webhook.secret_file', true],
+        ['audit.webhook.ca_file', false],
       ],
     );
   });

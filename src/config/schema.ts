@@ -173,6 +173,68 @@ export const RouteSchema = z
   })
   .meta({ description: 'One app behind the proxy.' });
 
+export const AuditSchema = z
+  .strictObject({
+    batch_window: DurationSchema.default('100ms').meta({
+      description:
+        'How long audit records gather before one transaction writes them. Also the most a `kill -9` can lose (see docs/audit.md).',
+    }),
+    backlog_limit: z.number().int().min(1000).max(10_000_000).default(100_000).meta({
+      description: 'How many records may wait for the database before `on_backlog_full` applies.',
+    }),
+    on_backlog_full: z.enum(['fail_closed', 'drop_oldest']).default('fail_closed').meta({
+      description:
+        '`fail_closed` denies new requests with 503 while the backlog is full (nothing unrecorded is allowed); `drop_oldest` keeps serving and drops the oldest waiting records, with a warning.',
+    }),
+    checkpoint_interval: DurationSchema.default('1m').meta({
+      description: 'How often a signed checkpoint (head hash, count, time) is written.',
+    }),
+    retention: DurationSchema.optional().meta({
+      description:
+        'Delete records older than this (`90d`); a signed anchor keeps the rest verifiable. Off when absent.',
+    }),
+    syslog: z
+      .strictObject({
+        address: z
+          .string()
+          .min(1)
+          .meta({ description: 'The receiver, `host:port` (RFC 5424 over TCP).' }),
+        tls: z.boolean().default(false).meta({ description: 'Use TLS to the receiver.' }),
+        ca_file: z.string().min(1).optional().meta({
+          description:
+            'CA certificates (PEM) to verify the receiver with, instead of the system ones.',
+        }),
+      })
+      .optional()
+      .meta({ description: 'Stream every record to a syslog receiver (a SIEM).' }),
+    webhook: z
+      .strictObject({
+        url: z
+          .string()
+          .min(1)
+          .meta({ description: 'An `https://` URL that receives JSON batches of records.' }),
+        secret_file: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({
+            ...SECRET,
+            description:
+              'A file holding the shared secret for the batch signature header. Must be mode 0600 or stricter.',
+          }),
+        ca_file: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({ description: 'CA certificates (PEM) to verify the webhook server with.' }),
+      })
+      .optional()
+      .meta({ description: 'POST every record, in batches, to a webhook.' }),
+  })
+  .meta({
+    description: 'The tamper-evident audit log: batching, backlog behaviour, retention and export.',
+  });
+
 export const ConfigSchema = z
   .strictObject({
     data_dir: z.string().min(1).default('./.ztgate').meta({
@@ -195,6 +257,12 @@ export const ConfigSchema = z
     identity: IdentitySchema,
     session: SessionSchema,
     tls: TlsSchema.optional(),
+    audit: AuditSchema.default({
+      batch_window: '100ms',
+      backlog_limit: 100_000,
+      on_backlog_full: 'fail_closed',
+      checkpoint_interval: '1m',
+    }),
     routes: z.array(RouteSchema).default([]).meta({
       description: 'The apps behind the proxy. Two routes may not have the same `from`.',
     }),
@@ -213,6 +281,7 @@ export type OidcConfig = z.output<typeof OidcSchema>;
 export type IdentityConfig = z.output<typeof IdentitySchema>;
 export type SessionConfig = z.output<typeof SessionSchema>;
 export type TlsConfig = z.output<typeof TlsSchema>;
+export type AuditConfig = z.output<typeof AuditSchema>;
 export type RouteMode = Route['mode'];
 
 /** `ZTGATE_CONFIG` names the config file; it is not a config key. */
