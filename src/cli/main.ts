@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, ExitRequest, processIo, reportError, type Io } from './output.js';
 import { registerAuditCommands } from './audit.js';
+import { registerCaCommands } from './ca.js';
 import { registerPolicyCommands } from './policy.js';
 import { version } from './version.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(io: Io): Command {
     });
   registerPolicyCommands(program, io);
   registerAuditCommands(program, io);
+  registerCaCommands(program, io);
   return program;
 }
 

@@ -97,6 +97,169 @@ export const errorCatalog = {
   ZT_AUDIT_QUERY_INVALID: 'an audit query has a malformed filter, time or cursor',
   ZT_AUDIT_SINK_FAILED:
     'an audit record stream (syslog, webhook) could not deliver a batch; it retries with backoff (warning)',
+
+  // pki: the internal certificate authority
+  ZT_PKI_CA_NOT_FOUND:
+    'there is no certificate authority under the data directory (`<data_dir>/pki`): run `ztgate ca init`',
+  ZT_PKI_CA_EXISTS:
+    '`ztgate ca init` found a certificate authority already in place and changed nothing',
+  ZT_PKI_CA_INVALID:
+    'the CA files are malformed or do not belong together, or a new CA failed its self-test (issuing and verifying a throwaway certificate)',
+  ZT_PKI_KEY_PERMISSIONS:
+    'a CA key file (or the `pki` directory) is readable or writable by group or others: keys must be 0600 and the directory 0700',
+  ZT_PKI_KEY_INVALID:
+    'a key file is unreadable, is not an ECDSA P-256 private key, or does not match its certificate',
+  ZT_PKI_PASSPHRASE_REQUIRED:
+    'the root key is encrypted and no passphrase was given (`--root-passphrase-file FILE` or `-` for standard input)',
+  ZT_PKI_PASSPHRASE_WRONG: 'the passphrase does not decrypt the root key',
+  ZT_PKI_PASSPHRASE_INVALID: 'a new root key passphrase is empty, too short or unreadable',
+  ZT_PKI_CSR_TOO_LARGE: 'a certificate signing request is larger than 64 KiB',
+  ZT_PKI_CSR_MALFORMED:
+    'a certificate signing request is not one well-formed PEM block or DER structure (bad base64, text around the block, trailing bytes, wrong ASN.1)',
+  ZT_PKI_CSR_SIGNATURE:
+    'the signature of a certificate signing request does not match its public key (the requester does not hold the key)',
+  ZT_PKI_CSR_KEY_UNSUPPORTED:
+    'the key in a certificate signing request is of a type or size ztgate does not certify (ECDSA P-256/P-384, Ed25519 and RSA 2048-8192 are accepted)',
+  ZT_PKI_NAME_INVALID: 'a name to certify (DNS name, IP address, device or user id) is malformed',
+  ZT_PKI_SPIFFE_ID_INVALID:
+    'a SPIFFE ID breaks the SPIFFE rules (scheme, lower-case trust domain, path segments, no query, fragment, port or user info) or is outside the CA trust domain',
+  ZT_PKI_NAME_NOT_ALLOWED:
+    'the issuance policy does not allow this requester to obtain a certificate of this type or for this name',
+  ZT_PKI_VALIDITY_INVALID:
+    'a requested lifetime or validity period is empty, too long for its certificate type or the policy, or outside the issuing CA validity',
+  ZT_PKI_ISSUANCE_POLICY_INVALID: 'the issuance policy file is malformed',
+  ZT_PKI_CERT_NOT_FOUND: 'no certificate has the given serial number or subject',
+  ZT_PKI_REVOKE_CA:
+    '`revoke` was asked to revoke a CA certificate: rotate the intermediate instead (`ztgate ca rotate`), or start a new CA if the root is compromised',
+  ZT_PKI_CERT_INVALID:
+    'a certificate failed verification (expired, not yet valid, unknown CA, revoked, wrong key usage, ...); the reason is in the message',
+  ZT_PKI_CLIENT_CERT_REFUSED:
+    'a TLS client certificate was refused and the connection closed; the reason is in the message (warning, logged)',
+  ZT_PKI_CRL_FAILED:
+    'the certificate revocation list could not be regenerated; the previous one is served until it expires, then 503 (warning)',
+  ZT_PKI_ROTATION_FAILED:
+    'renewing a server certificate failed; the current one stays in use and renewal is retried (warning)',
+
+  // identity: sign-in, MFA, sessions, tokens for programs
+  ZT_IDENTITY_INVALID_CREDENTIALS:
+    'sign-in failed: the email, password or code is wrong (the message never says which)',
+  ZT_IDENTITY_THROTTLED:
+    'too many failed sign-ins from this account or address: wait the time given and try again',
+  ZT_IDENTITY_LOCKED_OUT:
+    'the account or address is locked for a while after repeated failed sign-ins (audited)',
+  ZT_IDENTITY_USER_UNKNOWN: 'no user has this email address',
+  ZT_IDENTITY_USER_EXISTS: 'a user with this email address already exists',
+  ZT_IDENTITY_USER_DISABLED: 'the user is disabled and cannot sign in or use tokens',
+  ZT_IDENTITY_PASSWORD_POLICY: 'a new password is too short, too long or otherwise not acceptable',
+  ZT_IDENTITY_PASSWORD_HASH_INVALID:
+    'a stored password hash is malformed or uses parameters ztgate does not accept',
+  ZT_IDENTITY_MFA_NOT_ENROLLED: 'the user has no second factor of the kind asked for',
+  ZT_IDENTITY_MFA_ALREADY_ENROLLED:
+    'the user already has this second factor: reset it first (`ztgate user mfa reset`)',
+  ZT_IDENTITY_WEBAUTHN_FAILED: 'a passkey registration or sign-in could not be verified',
+  ZT_IDENTITY_SESSION_INVALID:
+    'the session is missing, unknown, expired, idle too long or revoked: sign in again',
+  ZT_IDENTITY_SESSION_DEVICE_MISMATCH:
+    'the session is bound to a device certificate that was not presented with it',
+  ZT_IDENTITY_SESSION_NOT_FOUND: 'no session matches the id given to `ztgate session revoke`',
+  ZT_IDENTITY_REVALIDATION_FAILED:
+    'the identity provider no longer accepts the session (user disabled or removed): it was ended',
+  ZT_IDENTITY_LOGIN_STATE_INVALID:
+    'a sign-in response has a missing, unknown, used or foreign `state` (or came back to another browser)',
+  ZT_IDENTITY_IDP_RESPONSE_INVALID:
+    'the identity provider’s response or ID token failed validation (signature, issuer, audience, nonce, expiry, algorithm)',
+  ZT_IDENTITY_IDP_ERROR: 'the identity provider returned an error instead of signing the user in',
+  ZT_IDENTITY_IDP_UNAVAILABLE:
+    'the identity provider cannot be reached (discovery, keys or token endpoint); access is refused until it returns',
+  ZT_IDENTITY_ACCOUNT_CONFLICT:
+    'an identity from the provider has the email of a different existing user, so it is not linked to it',
+  ZT_IDENTITY_STEP_UP_FAILED:
+    'the step-up sign-in did not give the fresh multi-factor authentication the policy asks for, or came back for another user',
+  ZT_IDENTITY_RETURN_URL_REFUSED:
+    'a return URL points outside ztgate and its routes, or is written in an ambiguous way',
+  ZT_IDENTITY_LOGOUT_TOKEN_INVALID: 'a back-channel logout token failed validation',
+  ZT_IDENTITY_TOKEN_INVALID:
+    'a bearer token is malformed, badly signed, for another issuer or audience, expired or not yet valid',
+  ZT_IDENTITY_TOKEN_REVOKED: 'a bearer token was revoked (`ztgate token revoke`) or is unknown',
+  ZT_IDENTITY_TOKEN_TTL_INVALID: 'a token lifetime is not a duration from 1 minute to 24 hours',
+  ZT_IDENTITY_SERVICE_ACCOUNT_UNKNOWN: 'no service account has this name',
+  ZT_IDENTITY_SERVICE_ACCOUNT_EXISTS: 'a service account with this name already exists',
+  ZT_IDENTITY_KEY_FILE:
+    'the identity secret key file in the data directory is unreadable, malformed or readable by others (must be 0600)',
+  ZT_IDENTITY_SECRET_UNREADABLE:
+    'an encrypted identity record cannot be decrypted with the key in the data directory',
+
+  // device: enrollment, posture reports, signals and the agent
+  ZT_DEVICE_SETTINGS_INVALID:
+    'the device trust settings (`devices:` tiers, TTLs, webhooks) are malformed; the message names the key',
+  ZT_DEVICE_REQUEST_MALFORMED:
+    'a device endpoint received a request that is not a JSON object of the expected shape (or has the wrong method or content type)',
+  ZT_DEVICE_REQUEST_TOO_LARGE: 'a device endpoint received a body larger than it accepts',
+  ZT_DEVICE_ENROLL_CODE_INVALID:
+    'an enrollment code is unknown, expired or already used: ask the portal for a new one (audited)',
+  ZT_DEVICE_CSR_INVALID:
+    'the certificate signing request of an enrollment or renewal is malformed, badly signed, or for a key ztgate does not accept for devices (ECDSA P-256 or P-384)',
+  ZT_DEVICE_CSR_IDENTITY_MISMATCH:
+    'the certificate signing request names another user than the one the enrollment code was issued to, or names a device (audited)',
+  ZT_DEVICE_ISSUANCE_FAILED:
+    'the certificate authority did not issue the device certificate; the device was not enrolled or renewed',
+  ZT_DEVICE_CLIENT_CERT_REQUIRED:
+    'a device endpoint that needs the device certificate (posture report, renewal) was called without a verified client certificate',
+  ZT_DEVICE_CLIENT_CERT_UNKNOWN:
+    'the client certificate presented is not the current certificate of any enrolled device (superseded, foreign or forged) (audited)',
+  ZT_DEVICE_REVOKED: 'the device was revoked: it can no longer report or renew; enroll it again',
+  ZT_DEVICE_REPORT_INVALID:
+    'a posture report breaks the report schema (unknown or mistyped attribute, bad sequence number or time, too many attributes) (audited)',
+  ZT_DEVICE_REPORT_WRONG_DEVICE:
+    'a posture report names another device than the one whose certificate sent it (audited)',
+  ZT_DEVICE_REPORT_REPLAYED:
+    'a posture report was refused as a replay: its sequence number is not above the last accepted one, or its time is outside the accepted window (audited)',
+  ZT_DEVICE_NOT_FOUND: 'no device has the given id',
+  ZT_DEVICE_WEBHOOK_UNKNOWN: 'a posture webhook was called under a name that is not configured',
+  ZT_DEVICE_WEBHOOK_SIGNATURE:
+    'a posture webhook request has a missing or wrong HMAC-SHA256 signature (audited)',
+  ZT_DEVICE_WEBHOOK_STALE:
+    'a posture webhook request has a missing or malformed timestamp, or one outside the accepted window (audited)',
+  ZT_DEVICE_WEBHOOK_REPLAYED:
+    'a posture webhook request was already received (same signature within the window) (audited)',
+  ZT_DEVICE_WEBHOOK_UNMATCHED:
+    'a posture webhook payload does not name exactly one enrolled device, or a mapped value has the wrong type',
+  ZT_DEVICE_WEBHOOK_SECRET:
+    'a posture webhook secret file is missing, empty, unreadable or readable by group or others (must be 0600)',
+  ZT_DEVICE_STORE_FAILED:
+    'the device inventory could not be read or written (store unavailable); the request was refused and nothing was changed',
+  ZT_DEVICE_COLLECTOR_FAILED:
+    'a posture collector failed or timed out on the device; its attributes are left out of the report with the reason (warning)',
+  ZT_DEVICE_AGENT_NOT_ENROLLED:
+    'the agent directory holds no enrolled device: run `ztgate agent enroll --server URL --code CODE` first',
+  ZT_DEVICE_AGENT_FILES:
+    'an agent file (key, certificate, state) is unreadable, malformed, or readable by group or others (must be 0600, directory 0700)',
+  ZT_DEVICE_SERVER_UNREACHABLE:
+    'the agent could not reach the ztgate server (DNS, connection, TLS verification or timeout); it retries with backoff',
+  ZT_DEVICE_SERVER_REFUSED:
+    'the ztgate server refused an agent request; the message carries the server error code',
+
+  // pep: the identity-aware proxy, WebSocket tunnels and forward-auth endpoints
+  ZT_PEP_REQUEST_REJECTED:
+    'a request was refused with 400 before any decision: an ambiguous path encoding (`%2f`, `%5c`, `%00`, `\\`, dot segments above the root, overlong UTF-8) or a smuggling or host confusion vector (duplicate `Host` or `Content-Length`, `Content-Length` with `Transfer-Encoding`, `Host` with user info, an absolute-form target naming another host); the reason code is in the response and the access log',
+  ZT_PEP_ROUTE_NOT_FOUND: 'no route serves the request host and path: 404',
+  ZT_PEP_DEPENDENCY_UNAVAILABLE:
+    'identity, device facts or the store could not be consulted, so the request was refused with 503 (fail closed); access returns on its own when they recover',
+  ZT_PEP_UPSTREAM_UNREACHABLE:
+    'the upstream refused or reset the connection, or its name did not resolve: 502 with the request id',
+  ZT_PEP_UPSTREAM_TIMEOUT: 'the upstream did not answer within the upstream timeout: 504',
+  ZT_PEP_BODY_TOO_LARGE: 'the request body is larger than the proxy accepts: 413',
+  ZT_PEP_FORWARD_AUTH_ORIGINAL_MISSING:
+    'a forward-auth request did not say which request to authorize (`X-Forwarded-Host`, `X-Forwarded-Uri` or `X-Original-URI` missing), or came from a peer that is not a trusted proxy, whose forwarding headers are ignored',
+  ZT_PEP_TUNNEL_CLOSED:
+    'an open WebSocket was closed because its session or device was revoked or the policy no longer allows it (logged)',
+  ZT_PEP_DRAIN_TIMEOUT:
+    'at shutdown, requests still running at the drain deadline were cut (warning)',
+  ZT_PEP_TLS_INVALID: 'the listener certificate or key is unreadable, malformed or do not match',
+  ZT_PEP_LISTEN_FAILED:
+    'the proxy or metrics listener could not bind its address (in use, not permitted)',
+  ZT_PEP_INTERNAL:
+    'an unexpected error while handling a request; it was refused with 500 and the request id is in the log line',
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof errorCatalog;
