@@ -5,7 +5,9 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, ExitRequest, processIo, reportError, type Io } from './output.js';
 import { registerAuditCommands } from './audit.js';
+import { registerAgentCommands } from './agent.js';
 import { registerCaCommands } from './ca.js';
+import { registerDeviceCommands } from './device.js';
 import { registerPolicyCommands } from './policy.js';
 import { version } from './version.js';
 
@@ -24,6 +26,8 @@ export function buildProgram(io: Io): Command {
   registerPolicyCommands(program, io);
   registerAuditCommands(program, io);
   registerCaCommands(program, io);
+  registerDeviceCommands(program, io);
+  registerAgentCommands(program, io);
   return program;
 }
 

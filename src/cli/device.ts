@@ -1,0 +1,232 @@
+/**
+ * `ztgate device list|show|revoke`: the device inventory. Every subcommand reads `--config`
+ * (default `$ZTGATE_CONFIG` or ./ztgate.yaml) for `data_dir` and `store`, and prints JSON with
+ * `--format json`. `revoke` publishes `device.revoked` to every replica (PostgreSQL) and revokes
+ * the certificate through the CA when one is wired.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { defaultConfigPath, loadConfigFile } from '../config/load.js';
+import type { DeviceCertificateIssuer, RevocationReason } from '../device/enroll/issuer.js';
+import { listDevices, revokeDevice, showDevice, type DeviceSummary } from '../device/inventory.js';
+import type { PostureHistoryStore } from '../device/report/history.js';
+import { DEFAULT_DEVICE_SETTINGS, type DeviceTrustSettings } from '../device/settings.js';
+import { openEventBus } from '../store/events/index.js';
+import { openStore, storeOptionsFromUrl, type StoreOptions } from '../store/open.js';
+import type { DeviceState, Store } from '../store/store.js';
+import { formatTable } from './audit.js';
+import { parseFormat, runCommand, type Io, type OutputFormat } from './output.js';
+
+/** What the composition root may inject (tests, and later the config's `devices:` and the CA). */
+export interface DeviceCliDeps {
+  readonly settings?: (configFile: string) => DeviceTrustSettings;
+  readonly issuer?: (store: Store, dataDir: string) => DeviceCertificateIssuer | undefined;
+  readonly history?: PostureHistoryStore;
+  readonly now?: () => number;
+}
+
+interface Common {
+  readonly config?: string;
+  readonly format: OutputFormat;
+}
+
+const STATES: readonly DeviceState[] = ['pending', 'active', 'revoked'];
+const REASONS: readonly RevocationReason[] = [
+  'cessationOfOperation',
+  'keyCompromise',
+  'superseded',
+  'affiliationChanged',
+];
+
+function choice<T extends string>(allowed: readonly T[]): (value: string) => T {
+  return (value) => {
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    throw new InvalidArgumentError(
+      `expected ${allowed.map((a) => `\`${a}\``).join(', ')}, not \`${value}\``,
+    );
+  };
+}
+
+function limitOption(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1000)
+    throw new InvalidArgumentError(`expected a whole number from 1 to 1000, not \`${value}\``);
+  return n;
+}
+
+async function withDeviceStore<T>(
+  opts: Common,
+  work: (store: Store, options: StoreOptions, file: string, dataDir: string) => Promise<T>,
+): Promise<T> {
+  const file = opts.config ?? defaultConfigPath(process.env);
+  const { config } = loadConfigFile(file, { readSecrets: false });
+  const storeOptions = storeOptionsFromUrl(config.store, config.data_dir, { create: false });
+  const store = await openStore(storeOptions);
+  try {
+    return await work(store, storeOptions, file, config.data_dir);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Control characters from device-supplied fields (host names) must not reach a terminal. */
+function printable(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    out += c < 0x20 || c === 0x7f ? '?' : ch;
+  }
+  return out;
+}
+
+function rowOf(d: DeviceSummary): string[] {
+  return [
+    d.id,
+    d.user_id,
+    d.hostname,
+    d.os,
+    d.state,
+    d.tier ?? '-',
+    d.last_report_at ?? 'never',
+    d.state !== 'active' ? '-' : d.stale ? 'stale' : 'fresh',
+  ].map(printable);
+}
+
+export function registerDeviceCommands(program: Command, io: Io, deps: DeviceCliDeps = {}): void {
+  const now = deps.now ?? Date.now;
+  const settingsFor = (file: string): DeviceTrustSettings =>
+    deps.settings?.(file) ?? DEFAULT_DEVICE_SETTINGS;
+  const device = program.command('device').description('list, inspect and revoke enrolled devices');
+
+  device
+    .command('list')
+    .description('list devices with their state, trust tier and posture freshness')
+    .option('--config <file>', 'config file (default: $ZTGATE_CONFIG or ./ztgate.yaml)')
+    .option('--user <id>', 'only the devices of this user')
+    .option(
+      '--state <state>',
+      'only devices in this state: pending, active or revoked',
+      choice(STATES),
+    )
+    .option('--limit <n>', 'at most this many (1-1000)', limitOption)
+    .option('--cursor <cursor>', 'continue after a previous page')
+    .option('--format <format>', 'text or json', parseFormat, 'text')
+    .action(
+      async (
+        opts: Common & { user?: string; state?: DeviceState; limit?: number; cursor?: string },
+      ) =>
+        runCommand(io, opts.format, () =>
+          withDeviceStore(opts, async (store, _o, file) => {
+            const page = await listDevices(store.devices, {
+              now: now(),
+              settings: settingsFor(file),
+              ...(opts.user !== undefined ? { user: opts.user } : {}),
+              ...(opts.state !== undefined ? { state: opts.state } : {}),
+              ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+              ...(opts.cursor !== undefined ? { cursor: opts.cursor } : {}),
+            });
+            if (opts.format === 'json') {
+              io.stdout(`${JSON.stringify(page, null, 2)}\n`);
+            } else if (page.devices.length === 0) {
+              io.stdout('no devices\n');
+            } else {
+              io.stdout(
+                formatTable(
+                  ['ID', 'USER', 'HOSTNAME', 'OS', 'STATE', 'TIER', 'LAST REPORT', 'POSTURE'],
+                  page.devices.map(rowOf),
+                ),
+              );
+              if (page.next_cursor) io.stdout(`more: --cursor ${page.next_cursor}\n`);
+            }
+          }),
+        ),
+    );
+
+  device
+    .command('show')
+    .description('show one device: facts policies see, missing attributes and why, tiers, history')
+    .argument('<id>', 'the device id')
+    .option('--config <file>', 'config file (default: $ZTGATE_CONFIG or ./ztgate.yaml)')
+    .option('--format <format>', 'text or json', parseFormat, 'text')
+    .action(async (id: string, opts: Common) =>
+      runCommand(io, opts.format, () =>
+        withDeviceStore(opts, async (store, _o, file) => {
+          const d = await showDevice(store.devices, id, {
+            now: now(),
+            settings: settingsFor(file),
+            ...(deps.history ? { history: deps.history } : {}),
+          });
+          if (opts.format === 'json') {
+            io.stdout(`${JSON.stringify(d, null, 2)}\n`);
+            return;
+          }
+          const lines = [
+            `device       ${d.id}`,
+            `user         ${d.user_id}`,
+            `hostname     ${d.hostname}`,
+            `os           ${d.os}`,
+            `state        ${d.state}`,
+            `enrolled     ${d.enrolled_at}`,
+            `certificate  ${d.certificate_serial ?? '-'}`,
+            `managed      ${d.managed ? 'yes' : 'no'}`,
+            `tier         ${d.tier ?? '-'}`,
+            `last report  ${d.last_report_at ?? 'never'}${d.state === 'active' && d.stale ? ' (stale: posture unknown)' : ''}`,
+            'posture:',
+            ...Object.entries(d.posture).map(([k, v]) => `  ${k} = ${JSON.stringify(v)}`),
+            ...(Object.keys(d.unavailable).length
+              ? ['not reported:', ...Object.entries(d.unavailable).map(([k, v]) => `  ${k}: ${v}`)]
+              : []),
+            ...(d.tiers.length
+              ? [
+                  'tiers:',
+                  ...d.tiers.map(
+                    (t) =>
+                      `  ${t.name}: ${t.missing.length === 0 ? 'meets' : `needs ${t.missing.join('; ')}`}`,
+                  ),
+                ]
+              : []),
+          ];
+          io.stdout(`${lines.map(printable).join('\n')}\n`);
+        }),
+      ),
+    );
+
+  device
+    .command('revoke')
+    .description('revoke a device: access from it ends at once on every replica')
+    .argument('<id>', 'the device id')
+    .option('--config <file>', 'config file (default: $ZTGATE_CONFIG or ./ztgate.yaml)')
+    .option(
+      '--reason <reason>',
+      'certificate revocation reason (default cessationOfOperation)',
+      choice(REASONS),
+    )
+    .option('--format <format>', 'text or json', parseFormat, 'text')
+    .action(async (id: string, opts: Common & { reason?: RevocationReason }) =>
+      runCommand(io, opts.format, () =>
+        withDeviceStore(opts, async (store, storeOptions, _file, dataDir) => {
+          const events = await openEventBus(storeOptions);
+          try {
+            const issuer = deps.issuer?.(store, dataDir);
+            const outcome = await revokeDevice(id, {
+              devices: store.devices,
+              now: now(),
+              events,
+              ...(issuer ? { issuer } : {}),
+              actor: { service: 'operator' },
+              ...(opts.reason ? { reason: opts.reason } : {}),
+            });
+            if (opts.format === 'json') {
+              io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
+            } else {
+              io.stdout(
+                `${outcome.changed ? 'revoked' : 'already revoked'} ${printable(id)}` +
+                  `${outcome.certificate_revoked ? '; certificate revoked' : ''}\n`,
+              );
+            }
+          } finally {
+            await events.close();
+          }
+        }),
+      ),
+    );
+}
