@@ -9,6 +9,9 @@ import { registerAgentCommands } from './agent.js';
 import { registerCaCommands } from './ca.js';
 import { registerDeviceCommands } from './device.js';
 import { registerPolicyCommands } from './policy.js';
+import { registerSessionCommands } from './session.js';
+import { registerTokenCommands } from './token.js';
+import { registerUserCommands } from './user.js';
 import { version } from './version.js';
 
 export function buildProgram(io: Io): Command {
@@ -24,6 +27,9 @@ export function buildProgram(io: Io): Command {
       writeErr: (s) => io.stderr(s),
     });
   registerPolicyCommands(program, io);
+  registerUserCommands(program, io);
+  registerSessionCommands(program, io);
+  registerTokenCommands(program, io);
   registerAuditCommands(program, io);
   registerCaCommands(program, io);
   registerDeviceCommands(program, io);
