@@ -1,8 +1,9 @@
 /**
  * Device authentication by its client certificate. The TLS layer (the proxy's listener, or the
  * enrollment server in tests) verifies the chain against the internal CA; this module then finds
- * the device whose *current* certificate it is, so a superseded, foreign or forged certificate is
- * refused even when a CA signed it.
+ * the device whose *current* certificate it is, by its SHA-256 fingerprint (which the device record
+ * keeps since schema 2) and its serial, so a superseded, foreign or forged certificate is refused
+ * even when a CA signed it. Devices recorded before the fingerprint was kept are found by serial.
  *
  * What the TLS layer passes is `PresentedCertificate`: the fields of Node's
  * `tls.PeerCertificate` (`fingerprint256`, `serialNumber`, `raw`), so
@@ -90,14 +91,19 @@ export async function authenticateDevice(
   }
   let device: DeviceRecord | undefined;
   try {
-    device = await devices.getByCertificateSerial(serial);
+    device =
+      (await devices.getByCertificateFingerprint(fingerprint)) ??
+      (await devices.getByCertificateSerial(serial));
   } catch (err) {
     throw storeFailed('find the device of this certificate', err);
   }
-  if (!device)
+  if (!device || device.certificateSerial !== serial)
     throw unknownCert(
       'the client certificate is not the current certificate of an enrolled device',
     );
+  // a recorded fingerprint must match: same serial, other certificate is a forgery or a CA mix-up
+  if (device.certificateFingerprint !== null && device.certificateFingerprint !== fingerprint)
+    throw unknownCert('the client certificate is not the one recorded for the device');
   if (urnDevice !== undefined && urnDevice !== device.id)
     throw unknownCert('the client certificate names another device');
   if (device.state === 'revoked')

@@ -71,7 +71,7 @@ export type {
   RevocationReason,
 } from './enroll/issuer.js';
 export {
-  InMemoryPostureHistory,
+  StorePostureHistory,
   type PostureHistoryEntry,
   type PostureHistoryStore,
 } from './report/history.js';

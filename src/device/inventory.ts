@@ -11,7 +11,11 @@ import { DeviceError, quote, storeFailed } from './errors.js';
 import { safeAudit, type DeviceAuditSink, type DeviceEventPublisher } from './ports.js';
 import { evaluatePosture } from './posture/facts.js';
 import { tierShortfall } from './posture/tiers.js';
-import type { PostureHistoryEntry, PostureHistoryStore } from './report/history.js';
+import {
+  StorePostureHistory,
+  type PostureHistoryEntry,
+  type PostureHistoryStore,
+} from './report/history.js';
 import { DEFAULT_DEVICE_SETTINGS, type DeviceTrustSettings } from './settings.js';
 
 export interface DeviceSummary {
@@ -127,15 +131,16 @@ export async function showDevice(
   options: {
     readonly now: number;
     readonly settings?: DeviceTrustSettings;
+    /** default: the store's (`devices.history`) */
     readonly history?: PostureHistoryStore;
   },
 ): Promise<DeviceDetails> {
   const record = await getDevice(devices, id);
   const settings = options.settings ?? DEFAULT_DEVICE_SETTINGS;
   const e = evaluatePosture(record, options.now, settings);
-  const history = options.history
-    ? await options.history.list(id, settings.historySize).catch(() => [])
-    : [];
+  const history = await (options.history ?? new StorePostureHistory(devices.history))
+    .list(id, settings.historySize)
+    .catch(() => []);
   return {
     ...summarizeDevice(record, options.now, settings),
     sources: e.sources.map((s) => ({
@@ -177,7 +182,8 @@ export interface RevokeOutcome {
 /**
  * Revokes a device: state `revoked` (its facts become `{}`: every device requirement fails at
  * once), `device.revoked` published so that every replica cuts its connections, and its
- * certificate revoked through the CA port when one is wired. Revoking twice changes nothing.
+ * certificate (and the one its last renewal replaced) revoked through the CA port when one is
+ * wired. Revoking twice changes nothing.
  */
 export async function revokeDevice(id: string, options: RevokeOptions): Promise<RevokeOutcome> {
   const record = await getDevice(options.devices, id);
@@ -201,6 +207,13 @@ export async function revokeDevice(id: string, options: RevokeOptions): Promise<
     } catch {
       certificateRevoked = false;
     }
+  }
+  // The certificate the last renewal replaced was revoked then, unless the CA failed: again, to be
+  // sure (a revocation is kept with its first reason).
+  if (record.previousCertificateSerial && options.issuer?.revokeCertificate) {
+    await options.issuer
+      .revokeCertificate(record.previousCertificateSerial, 'superseded')
+      .catch(() => undefined);
   }
   let published = false;
   if (options.events) {

@@ -40,6 +40,9 @@ export interface PkiOptions {
 
 export type RevokeTarget = { readonly serial: string } | { readonly subject: string };
 
+/** Page size of the subject lookup behind `revoke({subject})`. */
+const SUBJECT_PAGE = 500;
+
 export class Pki {
   private constructor(
     readonly ca: CertificateAuthority,
@@ -61,7 +64,8 @@ export class Pki {
       ...(options.now ? { now: options.now } : {}),
     });
     ca.selfTest();
-    const revocations = await RevocationSet.load(options.store);
+    // expired certificates fail by their dates: only the revocations that still matter are loaded
+    const revocations = await RevocationSet.load(options.store, (options.now ?? Date.now)());
     const crl = new CrlPublisher({
       issuer: material,
       store: options.store,
@@ -85,9 +89,9 @@ export class Pki {
   }
 
   /**
-   * Revokes one certificate by serial, or every certificate recorded with a subject (the first DNS
-   * name, `urn:ztgate:device:<id>` or the SPIFFE ID). The revocation set is updated at once
-   * (connections using those certificates are cut) and the CRL regenerated.
+   * Revokes one certificate by serial, or every unexpired certificate recorded with a subject (the
+   * first DNS name, `urn:ztgate:device:<id>` or the SPIFFE ID). The revocation set is updated at
+   * once (connections using those certificates are cut) and the CRL regenerated.
    */
   async revoke(
     target: RevokeTarget,
@@ -113,16 +117,7 @@ export class Pki {
       }
       records = [record];
     } else {
-      records = (await this.store.list()).filter((r) => r.subject === target.subject);
-      if (records.length === 0) {
-        throw new PkiError(
-          'ZT_PKI_CERT_NOT_FOUND',
-          `no certificate has the subject ${quote(target.subject)}`,
-          {
-            help: 'subjects are the first DNS name, `urn:ztgate:device:<id>` or the SPIFFE ID: see `ztgate ca list`',
-          },
-        );
-      }
+      records = await this.bySubject(target.subject);
     }
     const ca = records.find((r) => r.kind === 'ca');
     if (ca) {
@@ -151,6 +146,40 @@ export class Pki {
       );
     }
     return out;
+  }
+
+  /**
+   * The certificates recorded with a subject that have not expired (an expired certificate fails
+   * validation by its dates: revoking it would change nothing), through the store's subject index.
+   */
+  private async bySubject(subject: string): Promise<CertificateRecord[]> {
+    const now = (this.options.now ?? Date.now)();
+    const out: CertificateRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.list({
+        subject,
+        notExpiredAt: now,
+        limit: SUBJECT_PAGE,
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+      out.push(...page);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    if (out.length > 0) return out;
+    const expired = await this.store.list({ subject, limit: 1 });
+    throw new PkiError(
+      'ZT_PKI_CERT_NOT_FOUND',
+      expired.length > 0
+        ? `every certificate with the subject ${quote(subject)} has expired`
+        : `no certificate has the subject ${quote(subject)}`,
+      {
+        help:
+          expired.length > 0
+            ? 'an expired certificate is refused by its dates; there is nothing to revoke'
+            : 'subjects are the first DNS name, `urn:ztgate:device:<id>` or the SPIFFE ID: see `ztgate ca list`',
+      },
+    );
   }
 
   /** The SPIFFE trust bundle: the root (the X.509 authority of the trust domain). */

@@ -12,8 +12,10 @@ import {
   type ConfigVersionRecord,
   type DeviceRecord,
   type DeviceState,
+  type EnrollmentCodeRecord,
   type GroupRecord,
   type JsonObject,
+  type PostureHistoryRecord,
   type SessionRecord,
   type UserRecord,
 } from './store.js';
@@ -80,6 +82,14 @@ export function names(field: string, value: unknown): string[] {
   return [...out].sort();
 }
 
+/** A list of strings kept in its order (as JSON), each a non-empty string. */
+export function stringList(field: string, value: unknown): string {
+  if (!Array.isArray(value)) invalid(`\`${field}\` must be a list of strings`);
+  const list = (value as unknown[]).map((v) => key(field, v));
+  if (list.length > 1000) invalid(`\`${field}\` holds at most 1000 strings`);
+  return JSON.stringify(list);
+}
+
 export function jsonObject(field: string, value: unknown): string {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     invalid(`\`${field}\` must be a JSON object`);
@@ -115,20 +125,67 @@ export function serial(value: unknown): string {
   return s;
 }
 
+/** A SHA-256 fingerprint: hex, any case, colons allowed; stored lower-case without separators. */
+export function fingerprint(value: unknown): string {
+  const f = text('fingerprint', value, 128).toLowerCase().replace(/:/g, '');
+  if (!/^[0-9a-f]{64}$/.test(f)) invalid('a certificate fingerprint must be 64 hexadecimal digits');
+  return f;
+}
+
+/** The lookup form of a fingerprint; never throws (a malformed one simply matches nothing). */
+export function fingerprintKey(value: string): string {
+  return value.toLowerCase().replace(/:/g, '');
+}
+
+export const MAX_DER_BYTES = 64 * 1024;
+
+export function optionalDer(value: unknown): Buffer | null {
+  if (value === null || value === undefined) return null;
+  if (!(value instanceof Uint8Array)) invalid('`der` must be bytes');
+  if (value.length === 0 || value.length > MAX_DER_BYTES)
+    invalid('`der` must hold 1 byte to 64 KiB');
+  return Buffer.from(value);
+}
+
+/** Certificate names in their order, without duplicates; null when unknown. */
+export function optionalNameList(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (!Array.isArray(value)) invalid('`names` must be a list of strings');
+  const out: string[] = [];
+  for (const v of value as unknown[]) {
+    const n = text('names', v, 1024);
+    if (!out.includes(n)) out.push(n);
+  }
+  if (out.length > 1000) invalid('`names` holds at most 1000 names');
+  return JSON.stringify(out);
+}
+
+/** A positive safe integer (versions, counts to keep). */
+export function positive(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    invalid(`\`${field}\` must be a positive integer`);
+  }
+  return value;
+}
+
+export function optionalInteger(field: string, value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    invalid(`\`${field}\` must be an integer`);
+  }
+  return value;
+}
+
+export function optionalJsonObject(field: string, value: unknown): string | null {
+  return value === null || value === undefined ? null : jsonObject(field, value);
+}
+
 export function sha256Hex(s: string): string {
   return createHash('sha256').update(s, 'utf8').digest('hex');
 }
 
 // cursors: opaque to callers, the last key of the previous page
-export function encodeCursor(lastKey: string): string {
-  return Buffer.from(lastKey, 'utf8').toString('base64url');
-}
-
-export function decodeCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  if (!/^[A-Za-z0-9_-]{1,1400}$/.test(cursor)) invalid('malformed cursor');
-  return Buffer.from(cursor, 'base64url').toString('utf8');
-}
+export { decodeCursor, encodeCursor } from './store.js';
 
 // ---------------------------------------------------------------------------------------------
 // row mapping: SQLite gives numbers, 0/1 and JSON text; PostgreSQL gives BIGINT as strings,
@@ -205,9 +262,36 @@ export function deviceFromRow(r: Row): DeviceRecord {
     enrolledAt: num(r.enrolled_at),
     lastReportAt: numOrNull(r.last_report_at),
     certificateSerial: strOrNull(r.certificate_serial),
+    certificateFingerprint: strOrNull(r.certificate_fingerprint),
+    previousCertificateSerial: strOrNull(r.previous_certificate_serial),
     state: str(r.state) as DeviceState,
     posture: json(r.posture_json) as JsonObject,
     updatedAt: num(r.updated_at),
+    version: num(r.version),
+  };
+}
+
+export function postureHistoryFromRow(r: Row): PostureHistoryRecord {
+  return {
+    deviceId: str(r.device_id),
+    at: num(r.at),
+    source: str(r.source),
+    seq: numOrNull(r.seq),
+    attributes: json(r.attributes_json) as JsonObject,
+    unavailable: r.unavailable_json === null ? null : (json(r.unavailable_json) as JsonObject),
+    tier: strOrNull(r.tier),
+    changes: json(r.changes_json) as string[],
+  };
+}
+
+export function enrollmentCodeFromRow(r: Row): EnrollmentCodeRecord {
+  return {
+    codeHash: str(r.code_hash),
+    userId: str(r.user_id),
+    email: strOrNull(r.email),
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
+    usedAt: numOrNull(r.used_at),
   };
 }
 
@@ -220,6 +304,10 @@ export function certificateFromRow(r: Row): CertificateRecord {
     notAfter: num(r.not_after),
     revokedAt: numOrNull(r.revoked_at),
     revocationReason: strOrNull(r.revocation_reason),
+    der: r.der === null || r.der === undefined ? null : Buffer.from(r.der as Uint8Array),
+    names:
+      r.names_json === null || r.names_json === undefined ? null : (json(r.names_json) as string[]),
+    issuerSerial: strOrNull(r.issuer_serial),
   };
 }
 

@@ -11,6 +11,8 @@ import {
   hashSessionId,
   type AuditDraft,
   type AuditLinker,
+  type DeviceRecord,
+  type EnrollmentCodeRecord,
   type Store,
 } from './store.js';
 import { eventually, type TestBackend, type TestDatabase } from './testing.js';
@@ -59,13 +61,17 @@ export function registerStoreContract(backend: TestBackend): void {
   describe(`store contract: ${backend.name}`, () => {
     let db: TestDatabase;
     let store: Store;
+    /** a second store on the same database: another connection (SQLite) or pool (PostgreSQL) */
+    let other: Store;
 
     before(async () => {
       db = await backend.createDatabase();
       store = await db.open();
+      other = await db.open();
     });
 
     after(async () => {
+      await other?.close();
       await store?.close();
       await db?.drop();
     });
@@ -105,6 +111,48 @@ export function registerStoreContract(backend: TestBackend): void {
             assert.equal(await b?.settings.get('k'), 'v');
           } finally {
             await Promise.all(stores.map((s) => s.close()));
+          }
+        } finally {
+          await fresh.drop();
+        }
+      });
+
+      test('a database at schema 1 is upgraded keeping its rows; what was not recorded reads as null', async () => {
+        const fresh = await backend.createDatabase();
+        try {
+          await fresh.migrateTo(1);
+          await fresh.exec(`
+            INSERT INTO users (id, email, email_key, display_name, groups_json, disabled, password_hash, created_at, updated_at)
+              VALUES ('u1', 'a@example.com', 'a@example.com', 'A', '[]', FALSE, NULL, ${T0}, ${T0});
+            INSERT INTO devices (id, user_id, hostname, os, enrolled_at, last_report_at, certificate_serial, state, posture_json, updated_at)
+              VALUES ('d1', 'u1', 'Laptop-1', 'linux', ${T0}, NULL, '0a', 'active', '{"a":1}', ${T0});
+            INSERT INTO certificates (serial, subject, kind, not_before, not_after, revoked_at, revocation_reason)
+              VALUES ('0a', 'urn:ztgate:device:d1', 'device', ${T0}, ${T0 + 1000}, NULL, NULL);`);
+          const s = await fresh.open();
+          try {
+            assert.equal(await s.schemaVersion(), LATEST_SCHEMA_VERSION);
+            const d = await s.devices.get('d1');
+            assert.equal(d?.version, 1);
+            assert.equal(d?.certificateFingerprint, null);
+            assert.equal(d?.previousCertificateSerial, null);
+            assert.deepEqual(
+              (await s.devices.listByHostname('laptop-1')).map((x) => x.id),
+              ['d1'],
+            );
+            const moved = await s.devices.updatePosture('d1', 1, { a: 2 }, T0 + 1, {
+              touchReport: true,
+            });
+            assert.equal(moved.version, 2);
+            const c = await s.certificates.get('0a');
+            assert.equal(c?.der, null);
+            assert.equal(c?.names, null);
+            assert.equal(c?.issuerSerial, null);
+            assert.equal(
+              (await s.certificates.list({ subject: 'urn:ztgate:device:d1' })).length,
+              1,
+            );
+          } finally {
+            await s.close();
           }
         } finally {
           await fresh.drop();
@@ -435,9 +483,12 @@ export function registerStoreContract(backend: TestBackend): void {
           enrolledAt: T0,
           lastReportAt: null,
           certificateSerial: null,
+          certificateFingerprint: null,
+          previousCertificateSerial: null,
           state: 'pending',
           posture: {},
           updatedAt: T0,
+          version: 1,
         });
         const posture = {
           disk_encrypted: true,
@@ -451,8 +502,13 @@ export function registerStoreContract(backend: TestBackend): void {
         const s = await store.devices.setState(id, 'active', T0 + 20);
         assert.equal(s.state, 'active');
         const serial = randomBytes(8).toString('hex');
-        const c = await store.devices.setCertificate(id, serial.toUpperCase(), T0 + 30);
+        const c = await store.devices.setCertificate(
+          id,
+          { serial: serial.toUpperCase(), fingerprint: null },
+          T0 + 30,
+        );
         assert.equal(c.certificateSerial, serial);
+        assert.equal(c.version, 4, 'every change moves the version on');
         assert.deepEqual(await store.devices.getByCertificateSerial(serial), c);
         assert.deepEqual(await store.devices.get(id), c);
         assert.deepEqual(
@@ -508,6 +564,419 @@ export function registerStoreContract(backend: TestBackend): void {
       });
     });
 
+    describe('devices: certificates, host names, compare-and-set', () => {
+      const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+      const colons = (h: string) => h.toUpperCase().replace(/(..)(?!$)/g, '$1:');
+
+      async function newDevice(
+        userId: string,
+        overrides: Partial<Parameters<Store['devices']['create']>[0]> = {},
+      ) {
+        return store.devices.create({
+          id: uid('d'),
+          userId,
+          hostname: 'h',
+          os: 'linux',
+          enrolledAt: T0,
+          ...overrides,
+        });
+      }
+
+      test('the fingerprint finds the device; a renewal keeps the previous serial; the serial is compare-and-set', async () => {
+        const u = await newUser();
+        const [s1, s2, s3] = [hex(8), hex(8), hex(8)];
+        const [f1, f2] = [hex(32), hex(32)];
+        const d = await newDevice(u.id, {
+          certificateSerial: s1.toUpperCase(),
+          certificateFingerprint: colons(f1),
+          state: 'active',
+        });
+        assert.equal(d.certificateSerial, s1);
+        assert.equal(d.certificateFingerprint, f1);
+        assert.deepEqual(await store.devices.getByCertificateFingerprint(colons(f1)), d);
+        assert.equal(await store.devices.getByCertificateFingerprint(hex(32)), undefined);
+        assert.equal(await store.devices.getByCertificateFingerprint('not hex'), undefined);
+
+        const renewed = await store.devices.setCertificate(
+          d.id,
+          { serial: s2, fingerprint: f2 },
+          T0 + 1,
+          { expectedSerial: s1.toUpperCase() },
+        );
+        assert.deepEqual(renewed, {
+          ...d,
+          certificateSerial: s2,
+          certificateFingerprint: f2,
+          previousCertificateSerial: s1,
+          updatedAt: T0 + 1,
+          version: d.version + 1,
+        });
+        assert.equal(await store.devices.getByCertificateFingerprint(f1), undefined);
+        assert.equal(await store.devices.getByCertificateSerial(s1), undefined, 'current only');
+        assert.deepEqual(await store.devices.getByCertificateSerial(s2), renewed);
+
+        // a second renewal with the same (now superseded) proof loses
+        await assert.rejects(
+          store.devices.setCertificate(d.id, { serial: s3, fingerprint: null }, T0 + 2, {
+            expectedSerial: s1,
+          }),
+          code('ZT_STORE_CONFLICT'),
+        );
+        assert.deepEqual(await store.devices.get(d.id), renewed);
+        await assert.rejects(
+          store.devices.setCertificate('ghost', { serial: s3, fingerprint: null }, T0, {
+            expectedSerial: s1,
+          }),
+          code('ZT_STORE_NOT_FOUND'),
+        );
+        // setting the same certificate again keeps the previous one; removing it moves it there
+        const same = await store.devices.setCertificate(
+          d.id,
+          { serial: s2, fingerprint: f2 },
+          T0 + 3,
+        );
+        assert.equal(same.previousCertificateSerial, s1);
+        const none = await store.devices.setCertificate(d.id, null, T0 + 4);
+        assert.equal(none.certificateSerial, null);
+        assert.equal(none.certificateFingerprint, null);
+        assert.equal(none.previousCertificateSerial, s2);
+        // enrollment: "no certificate yet" as the expectation
+        const first = await store.devices.setCertificate(
+          d.id,
+          { serial: s3, fingerprint: f1 },
+          T0 + 5,
+          { expectedSerial: null },
+        );
+        assert.equal(first.certificateSerial, s3);
+        await assert.rejects(
+          store.devices.setCertificate(d.id, { serial: s1, fingerprint: null }, T0 + 6, {
+            expectedSerial: null,
+          }),
+          code('ZT_STORE_CONFLICT'),
+        );
+
+        // a fingerprint belongs to one device
+        await assert.rejects(
+          newDevice(u.id, { certificateSerial: hex(8), certificateFingerprint: f1 }),
+          code('ZT_STORE_CONFLICT'),
+        );
+        const other = await newDevice(u.id);
+        await assert.rejects(
+          store.devices.setCertificate(other.id, { serial: hex(8), fingerprint: f1 }, T0),
+          code('ZT_STORE_CONFLICT'),
+        );
+        await assert.rejects(
+          store.devices.setCertificate(other.id, { serial: hex(8), fingerprint: 'abc' }, T0),
+          code('ZT_STORE_INVALID_RECORD'),
+        );
+      });
+
+      test('list by host name ignores ASCII case, filters by state, is ordered by id and bounded', async () => {
+        const u = await newUser();
+        const host = `Host-${hex(5)}.Example.COM`;
+        const a = await newDevice(u.id, { hostname: host, state: 'active' });
+        const b = await newDevice(u.id, { hostname: host.toUpperCase(), state: 'active' });
+        const c = await newDevice(u.id, { hostname: host.toLowerCase() });
+        await newDevice(u.id, { hostname: `${host}x`, state: 'active' });
+        const ids = (l: readonly { id: string }[]) => l.map((x) => x.id);
+        assert.deepEqual(
+          ids(await store.devices.listByHostname(host.toLowerCase())),
+          [a.id, b.id, c.id].sort(),
+        );
+        assert.deepEqual(
+          ids(await store.devices.listByHostname(host, { state: 'active' })),
+          [a.id, b.id].sort(),
+        );
+        assert.equal((await store.devices.listByHostname(host, { limit: 1 })).length, 1);
+        assert.deepEqual(await store.devices.listByHostname(`nope-${hex(4)}`), []);
+        await assert.rejects(
+          store.devices.listByHostname(host, { limit: 0 }),
+          code('ZT_STORE_INVALID_RECORD'),
+        );
+      });
+
+      test('updatePosture writes only at the expected version; touchReport sets the last report time', async () => {
+        const u = await newUser();
+        const d = await newDevice(u.id);
+        assert.equal(d.version, 1);
+        const a = await store.devices.updatePosture(d.id, 1, { signal: true }, T0 + 1, {
+          touchReport: false,
+        });
+        assert.deepEqual(a, { ...d, posture: { signal: true }, updatedAt: T0 + 1, version: 2 });
+        const b = await store.devices.updatePosture(d.id, 2, { agent: 1 }, T0 + 2, {
+          touchReport: true,
+        });
+        assert.equal(b.lastReportAt, T0 + 2);
+        assert.equal(b.version, 3);
+        await assert.rejects(
+          store.devices.updatePosture(d.id, 2, { stale: true }, T0 + 3, { touchReport: true }),
+          code('ZT_STORE_CONFLICT'),
+        );
+        assert.deepEqual(await store.devices.get(d.id), b);
+        // any change moves the version on: a revocation makes a posture write computed before it lose
+        const revoked = await store.devices.setState(d.id, 'revoked', T0 + 4);
+        assert.equal(revoked.version, 4);
+        await assert.rejects(
+          store.devices.updatePosture(d.id, 3, { late: true }, T0 + 5, { touchReport: true }),
+          code('ZT_STORE_CONFLICT'),
+        );
+        const reported = await store.devices.reportPosture(d.id, { x: 1 }, T0 + 6);
+        assert.equal(reported.version, 5);
+        await assert.rejects(
+          store.devices.updatePosture('ghost', 1, {}, T0, { touchReport: false }),
+          code('ZT_STORE_NOT_FOUND'),
+        );
+        await assert.rejects(
+          store.devices.updatePosture(d.id, 0, {}, T0, { touchReport: false }),
+          code('ZT_STORE_INVALID_RECORD'),
+        );
+      });
+
+      test('concurrent compare-and-set from two stores: exactly one wins; a retry loop loses no update', async () => {
+        const u = await newUser();
+        const d = await newDevice(u.id, { posture: { n: 0 } });
+        let version = d.version;
+        for (let round = 0; round < 3; round++) {
+          const tries = [store, other].map((s, i) =>
+            s.devices.updatePosture(d.id, version, { winner: i }, T0 + round, {
+              touchReport: true,
+            }),
+          );
+          const results = await Promise.allSettled(tries);
+          const won = results.filter((r) => r.status === 'fulfilled');
+          const lost = results.filter((r) => r.status === 'rejected');
+          assert.equal(won.length, 1, `round ${round}: exactly one wins`);
+          assert.equal(lost.length, 1);
+          code('ZT_STORE_CONFLICT')((lost[0] as PromiseRejectedResult).reason);
+          const winner = (won[0] as PromiseFulfilledResult<DeviceRecord>).value;
+          assert.deepEqual(await store.devices.get(d.id), winner);
+          version = winner.version;
+        }
+        // read-modify-write with retries, 12 writers over two stores: every increment survives
+        const increment = async (s: Store) => {
+          for (;;) {
+            const current = await s.devices.get(d.id);
+            assert.ok(current);
+            const n = typeof current.posture.n === 'number' ? current.posture.n : 0;
+            try {
+              return await s.devices.updatePosture(d.id, current.version, { n: n + 1 }, T0, {
+                touchReport: false,
+              });
+            } catch (err) {
+              if ((err as { code?: unknown }).code !== 'ZT_STORE_CONFLICT') throw err;
+            }
+          }
+        };
+        await store.devices.updatePosture(d.id, version, { n: 0 }, T0, { touchReport: false });
+        await Promise.all(Array.from({ length: 12 }, (_, i) => increment(i % 2 ? store : other)));
+        assert.equal((await store.devices.get(d.id))?.posture.n, 12);
+      });
+
+      test('concurrent renewals with one proof from two stores: exactly one replaces the certificate', async () => {
+        const u = await newUser();
+        const proof = hex(8);
+        const d = await newDevice(u.id, { certificateSerial: proof, state: 'active' });
+        const next = [hex(8), hex(8)];
+        const results = await Promise.allSettled(
+          [store, other].map((s, i) =>
+            s.devices.setCertificate(
+              d.id,
+              { serial: next[i] ?? '', fingerprint: hex(32) },
+              T0 + 1,
+              { expectedSerial: proof },
+            ),
+          ),
+        );
+        const won = results.filter((r) => r.status === 'fulfilled');
+        assert.equal(won.length, 1);
+        const rejected = results.find((r) => r.status === 'rejected');
+        code('ZT_STORE_CONFLICT')(rejected?.reason);
+        const record = await store.devices.get(d.id);
+        assert.equal(record?.previousCertificateSerial, proof);
+        assert.equal(
+          record?.certificateSerial,
+          (won[0] as PromiseFulfilledResult<DeviceRecord>).value.certificateSerial,
+        );
+      });
+    });
+
+    describe('posture history', () => {
+      async function device() {
+        const u = await newUser();
+        return store.devices.create({
+          id: uid('d'),
+          userId: u.id,
+          hostname: 'h',
+          os: 'linux',
+          enrolledAt: T0,
+        });
+      }
+
+      test('append keeps the newest entries of each device; list is newest first', async () => {
+        const d = await device();
+        const o = await device();
+        for (let i = 0; i < 6; i++) {
+          await store.devices.history.append(
+            {
+              deviceId: d.id,
+              at: T0 + i,
+              source: i % 2 ? 'agent' : 'intune',
+              seq: i % 2 ? 1_700_000_000_000 + i : null,
+              attributes: { n: i, firewall: i > 2, os: 'linux' },
+              unavailable: i % 2 ? { screen_lock: 'no session' } : null,
+              tier: i === 0 ? null : 'high',
+              changes: ['tier', 'posture.n'],
+            },
+            3,
+          );
+        }
+        await store.devices.history.append(
+          {
+            deviceId: o.id,
+            at: T0,
+            source: 'agent',
+            seq: 1,
+            attributes: {},
+            unavailable: null,
+            tier: null,
+            changes: [],
+          },
+          3,
+        );
+        const list = await store.devices.history.list(d.id);
+        assert.deepEqual(
+          list.map((e) => e.at),
+          [T0 + 5, T0 + 4, T0 + 3],
+        );
+        assert.deepEqual(list[0], {
+          deviceId: d.id,
+          at: T0 + 5,
+          source: 'agent',
+          seq: 1_700_000_000_005,
+          attributes: { n: 5, firewall: true, os: 'linux' },
+          unavailable: { screen_lock: 'no session' },
+          tier: 'high',
+          changes: ['tier', 'posture.n'],
+        });
+        assert.equal(list[1]?.seq, null);
+        assert.equal(list[1]?.unavailable, null);
+        assert.deepEqual(
+          (await store.devices.history.list(d.id, 1)).map((e) => e.at),
+          [T0 + 5],
+        );
+        assert.equal((await store.devices.history.list(o.id)).length, 1, 'per device');
+        // same time: the later append is the newer
+        const entry = {
+          deviceId: o.id,
+          at: T0 + 9,
+          seq: null,
+          attributes: {},
+          unavailable: null,
+          tier: null,
+          changes: [],
+        };
+        await store.devices.history.append({ ...entry, source: 'first' }, 2);
+        await store.devices.history.append({ ...entry, source: 'second' }, 2);
+        assert.deepEqual(
+          (await store.devices.history.list(o.id)).map((e) => e.source),
+          ['second', 'first'],
+        );
+        await assert.rejects(
+          store.devices.history.append({ ...entry, deviceId: 'ghost', source: 'x' }, 2),
+          code('ZT_STORE_NOT_FOUND'),
+        );
+        await assert.rejects(
+          store.devices.history.append({ ...entry, source: 'x' }, 0),
+          code('ZT_STORE_INVALID_RECORD'),
+        );
+        assert.equal(await store.devices.history.deleteDevice(d.id), 3);
+        assert.deepEqual(await store.devices.history.list(d.id), []);
+        await store.devices.delete(o.id);
+        assert.deepEqual(await store.devices.history.list(o.id), [], 'deleted with the device');
+      });
+
+      test('concurrent appends from two stores keep exactly `keep`', async () => {
+        const d = await device();
+        await Promise.all(
+          Array.from({ length: 16 }, (_, i) =>
+            (i % 2 ? store : other).devices.history.append(
+              {
+                deviceId: d.id,
+                at: T0 + i,
+                source: 'agent',
+                seq: i,
+                attributes: {},
+                unavailable: null,
+                tier: null,
+                changes: [],
+              },
+              4,
+            ),
+          ),
+        );
+        assert.equal((await store.devices.history.list(d.id, 1000)).length, 4);
+      });
+    });
+
+    describe('enrollment codes', () => {
+      const codeRecord = (userId: string, overrides: Partial<EnrollmentCodeRecord> = {}) => ({
+        codeHash: createHash('sha256').update(uid('code')).digest('hex'),
+        userId,
+        email: null,
+        createdAt: T0,
+        expiresAt: T0 + 600_000,
+        usedAt: null,
+        ...overrides,
+      });
+
+      test('put, get, consume once before expiry, delete expired; a user takes their codes along', async () => {
+        const u = await newUser();
+        const c = codeRecord(u.id, { email: u.email });
+        await store.enrollmentCodes.put(c);
+        assert.deepEqual(await store.enrollmentCodes.get(c.codeHash), c);
+        assert.equal(await store.enrollmentCodes.get('0'.repeat(64)), undefined);
+        await assert.rejects(store.enrollmentCodes.put(c), code('ZT_STORE_CONFLICT'));
+        await assert.rejects(
+          store.enrollmentCodes.put(codeRecord('ghost')),
+          code('ZT_STORE_NOT_FOUND'),
+        );
+        const used = await store.enrollmentCodes.consume(c.codeHash, T0 + 10);
+        assert.deepEqual(used, { ...c, usedAt: T0 + 10 });
+        assert.equal(await store.enrollmentCodes.consume(c.codeHash, T0 + 11), undefined, 'once');
+        assert.deepEqual(await store.enrollmentCodes.get(c.codeHash), used);
+        assert.equal(await store.enrollmentCodes.consume('0'.repeat(64), T0), undefined);
+
+        const e = codeRecord(u.id, { expiresAt: T0 + 100 });
+        await store.enrollmentCodes.put(e);
+        assert.equal(await store.enrollmentCodes.consume(e.codeHash, T0 + 100), undefined);
+        assert.equal((await store.enrollmentCodes.get(e.codeHash))?.usedAt, null);
+
+        const gone = codeRecord(u.id, { expiresAt: T0 - 1 });
+        await store.enrollmentCodes.put(gone);
+        assert.ok((await store.enrollmentCodes.deleteExpired(T0 + 100)) >= 2);
+        assert.equal(await store.enrollmentCodes.get(e.codeHash), undefined);
+        assert.equal(await store.enrollmentCodes.get(gone.codeHash), undefined);
+        assert.ok(await store.enrollmentCodes.get(c.codeHash), 'a used, unexpired code stays');
+
+        await store.users.delete(u.id);
+        assert.equal(await store.enrollmentCodes.get(c.codeHash), undefined);
+      });
+
+      test('concurrent consume from two stores: exactly one gets the code', async () => {
+        const u = await newUser();
+        for (let round = 0; round < 3; round++) {
+          const c = codeRecord(u.id);
+          await store.enrollmentCodes.put(c);
+          const got = await Promise.all(
+            Array.from({ length: 4 }, (_, i) =>
+              (i % 2 ? store : other).enrollmentCodes.consume(c.codeHash, T0 + i),
+            ),
+          );
+          assert.equal(got.filter((g) => g !== undefined).length, 1, `round ${round}`);
+        }
+      });
+    });
+
     describe('certificates', () => {
       test('create, get, list with filters, revoke keeps the first revocation', async () => {
         const serial = randomBytes(10).toString('hex');
@@ -526,6 +995,9 @@ export function registerStoreContract(backend: TestBackend): void {
           notAfter: T0 + 86_400_000,
           revokedAt: null,
           revocationReason: null,
+          der: null,
+          names: null,
+          issuerSerial: null,
         });
         assert.deepEqual(await store.certificates.get(serial.toUpperCase()), c);
         await assert.rejects(store.certificates.create({ ...c }), code('ZT_STORE_CONFLICT'));
@@ -552,6 +1024,86 @@ export function registerStoreContract(backend: TestBackend): void {
         await assert.rejects(
           store.certificates.revoke('abcdef', T0, 'x'),
           code('ZT_STORE_NOT_FOUND'),
+        );
+      });
+
+      test('keeps the DER, names and issuer; lists by subject and unexpired, in pages', async () => {
+        const subject = `spiffe://example.org/${uid('w')}`;
+        const der = randomBytes(300);
+        const serials = Array.from({ length: 5 }, () => randomBytes(8).toString('hex')).sort();
+        for (const [i, serial] of serials.entries()) {
+          await store.certificates.create({
+            serial,
+            subject,
+            kind: 'workload',
+            notBefore: T0,
+            notAfter: T0 + (i + 1) * 1000,
+            der,
+            names: [subject, subject, 'dns.example'],
+            issuerSerial: 'ABCD',
+          });
+        }
+        const first = await store.certificates.get(serials[0] ?? '');
+        assert.deepEqual(first, {
+          serial: serials[0],
+          subject,
+          kind: 'workload',
+          notBefore: T0,
+          notAfter: T0 + 1000,
+          revokedAt: null,
+          revocationReason: null,
+          der,
+          names: [subject, 'dns.example'],
+          issuerSerial: 'abcd',
+        });
+        const all = await store.certificates.list({ subject });
+        assert.deepEqual(
+          all.map((c) => c.serial),
+          serials,
+        );
+        assert.equal(all.nextCursor, null);
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let i = 0; i < 10; i++) {
+          const page = await store.certificates.list({
+            subject,
+            notExpiredAt: T0 + 2500,
+            limit: 2,
+            ...(cursor !== undefined ? { cursor } : {}),
+          });
+          assert.ok(page.length <= 2);
+          seen.push(...page.map((c) => c.serial));
+          if (page.nextCursor === null) break;
+          cursor = page.nextCursor;
+        }
+        assert.deepEqual(seen, serials.slice(2));
+        await store.certificates.revoke(serials[0] ?? '', T0, 'superseded');
+        await store.certificates.revoke(serials[4] ?? '', T0, 'keyCompromise');
+        assert.deepEqual(
+          (await store.certificates.list({ subject, revoked: true, notExpiredAt: T0 + 2500 })).map(
+            (c) => c.serial,
+          ),
+          [serials[4]],
+        );
+        assert.deepEqual(await store.certificates.list({ subject: `${subject}/none` }), []);
+        await assert.rejects(
+          store.certificates.list({ subject, limit: 0 }),
+          code('ZT_STORE_INVALID_RECORD'),
+        );
+        await assert.rejects(
+          store.certificates.list({ cursor: '!!' }),
+          code('ZT_STORE_INVALID_RECORD'),
+        );
+        await assert.rejects(
+          store.certificates.create({
+            serial: randomBytes(8).toString('hex'),
+            subject,
+            kind: 'server',
+            notBefore: T0,
+            notAfter: T0,
+            der: Buffer.alloc(65 * 1024),
+          }),
+          code('ZT_STORE_INVALID_RECORD'),
         );
       });
     });

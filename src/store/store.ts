@@ -230,10 +230,19 @@ export interface DeviceRecord {
   readonly enrolledAt: number;
   readonly lastReportAt: number | null;
   readonly certificateSerial: string | null;
+  /**
+   * SHA-256 of the current certificate's DER, lower-case hex; null when there is no certificate or
+   * it was recorded before schema 2. Unique: no two devices hold the same certificate.
+   */
+  readonly certificateFingerprint: string | null;
+  /** the serial the last certificate change replaced (a renewal), so that it can be revoked too */
+  readonly previousCertificateSerial: string | null;
   readonly state: DeviceState;
   /** the last posture report as sent by the agent (validated by the device module) */
   readonly posture: JsonObject;
   readonly updatedAt: number;
+  /** 1 at creation, one more with every change: what `updatePosture` compares */
+  readonly version: number;
 }
 
 export interface NewDevice {
@@ -243,33 +252,143 @@ export interface NewDevice {
   readonly os: string;
   readonly enrolledAt: number;
   readonly certificateSerial?: string | null;
+  readonly certificateFingerprint?: string | null;
   readonly state?: DeviceState;
   readonly posture?: JsonObject;
 }
 
+/** A device certificate as the device record keeps it. */
+export interface DeviceCertificate {
+  /** hex, any case (stored lower-case) */
+  readonly serial: string;
+  /** SHA-256 of the DER certificate, hex, any case, colons allowed (stored lower-case, bare) */
+  readonly fingerprint: string | null;
+}
+
+/** One entry of a device's posture history: an accepted report or signal. */
+export interface PostureHistoryRecord {
+  readonly deviceId: string;
+  /** server time, ms */
+  readonly at: number;
+  /** `agent` or the webhook name */
+  readonly source: string;
+  /** the agent report's sequence number; null for signals */
+  readonly seq: number | null;
+  readonly attributes: JsonObject;
+  /** why the agent could not report some attributes; null when not given */
+  readonly unavailable: JsonObject | null;
+  /** the tier after this entry */
+  readonly tier: string | null;
+  /** what changed for policies (`posture.firewall`, `tier`, ...) */
+  readonly changes: readonly string[];
+}
+
+export interface DevicePostureHistoryStore {
+  /**
+   * Appends an entry, then keeps only the newest `keep` entries of its device (newest: latest
+   * `at`, then latest appended), in one transaction serialized per device. `ZT_STORE_NOT_FOUND`
+   * for an unknown device. Deleting a device deletes its history.
+   */
+  append(entry: PostureHistoryRecord, keep: number): Promise<void>;
+  /** newest first; `limit` default 100, at most 1000 */
+  list(deviceId: string, limit?: number): Promise<readonly PostureHistoryRecord[]>;
+  /** deletes every entry of a device; returns how many */
+  deleteDevice(deviceId: string): Promise<number>;
+}
+
 export interface DeviceStore {
-  /** `ZT_STORE_CONFLICT` for a duplicate id; `ZT_STORE_NOT_FOUND` for an unknown user */
+  /**
+   * `ZT_STORE_CONFLICT` for a duplicate id or certificate fingerprint; `ZT_STORE_NOT_FOUND` for an
+   * unknown user
+   */
   create(device: NewDevice): Promise<DeviceRecord>;
   get(id: string): Promise<DeviceRecord | undefined>;
+  /** the device whose *current* certificate has this serial (not a previous one) */
   getByCertificateSerial(serial: string): Promise<DeviceRecord | undefined>;
+  /** the device whose current certificate has this SHA-256 fingerprint (hex, any case, colons allowed) */
+  getByCertificateFingerprint(fingerprint: string): Promise<DeviceRecord | undefined>;
   listByUser(userId: string): Promise<readonly DeviceRecord[]>;
+  /**
+   * Devices whose host name equals `hostname`, ignoring ASCII case (host names are ASCII: the
+   * device module refuses others), ordered by id; `limit` default 100, at most 1000.
+   */
+  listByHostname(
+    hostname: string,
+    options?: { readonly state?: DeviceState; readonly limit?: number },
+  ): Promise<readonly DeviceRecord[]>;
   /** ordered by id */
   list(options?: ListOptions): Promise<Page<DeviceRecord>>;
-  /** stores a posture report; `ZT_STORE_NOT_FOUND` when absent */
+  /** stores a posture report unconditionally; `ZT_STORE_NOT_FOUND` when absent */
   reportPosture(id: string, posture: JsonObject, at: number): Promise<DeviceRecord>;
+  /**
+   * Compare-and-set: stores `posture` only if the record is still at `expectedVersion` (read it,
+   * compute, write; on `ZT_STORE_CONFLICT` read again and recompute). Of concurrent updates from
+   * the same version, in any process, exactly one wins. `touchReport` also sets `lastReportAt` to
+   * `at` (agent reports; not webhook signals). `ZT_STORE_NOT_FOUND` when absent.
+   */
+  updatePosture(
+    id: string,
+    expectedVersion: number,
+    posture: JsonObject,
+    at: number,
+    options: { readonly touchReport: boolean },
+  ): Promise<DeviceRecord>;
   setState(id: string, state: DeviceState, at: number): Promise<DeviceRecord>;
-  setCertificate(id: string, serial: string | null, at: number): Promise<DeviceRecord>;
+  /**
+   * Sets (or with null, removes) the current certificate. A different current serial becomes
+   * `previousCertificateSerial`. With `expectedSerial` (null: no certificate) the change is made
+   * only if that is still the current serial, else `ZT_STORE_CONFLICT`: of two renewals with the
+   * same proof, one wins. `ZT_STORE_CONFLICT` also when another device holds the fingerprint.
+   */
+  setCertificate(
+    id: string,
+    certificate: DeviceCertificate | null,
+    at: number,
+    options?: { readonly expectedSerial?: string | null },
+  ): Promise<DeviceRecord>;
   delete(id: string): Promise<boolean>;
+  /** the posture history of every device */
+  readonly history: DevicePostureHistoryStore;
+}
+
+// ---------------------------------------------------------------------------------------------
+// enrollment codes
+
+/** A one-time device enrollment code; only its hash is stored (see src/device/enroll/codes.ts). */
+export interface EnrollmentCodeRecord {
+  /** SHA-256 of the normalized code, hex */
+  readonly codeHash: string;
+  readonly userId: string;
+  readonly email: string | null;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly usedAt: number | null;
+}
+
+export interface EnrollmentCodeStore {
+  /** `ZT_STORE_CONFLICT` for a duplicate hash; `ZT_STORE_NOT_FOUND` for an unknown user */
+  put(record: EnrollmentCodeRecord): Promise<void>;
+  get(codeHash: string): Promise<EnrollmentCodeRecord | undefined>;
+  /**
+   * Marks the code used at `at` and returns it, or undefined when it is absent, already used or
+   * expired (`at >= expiresAt`). One conditional UPDATE: of concurrent calls, in any process,
+   * exactly one gets the code.
+   */
+  consume(codeHash: string, at: number): Promise<EnrollmentCodeRecord | undefined>;
+  /** deletes codes with `expiresAt <= now`, used or not; returns how many */
+  deleteExpired(now: number): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------
 // certificates
 
+/** `workload` is a SPIFFE X.509-SVID. */
 export type CertificateKind = 'ca' | 'server' | 'device' | 'workload' | 'client';
 
 export interface CertificateRecord {
   /** lower-case hex, no separators */
   readonly serial: string;
+  /** what `revoke --subject` matches: the first DNS name, the device URN, the SPIFFE ID, a CA's DN */
   readonly subject: string;
   readonly kind: CertificateKind;
   readonly notBefore: number;
@@ -277,18 +396,51 @@ export interface CertificateRecord {
   readonly revokedAt: number | null;
   /** an RFC 5280 reason name (`keyCompromise`, `superseded`, ...) when revoked */
   readonly revocationReason: string | null;
+  /** the certificate itself (DER); null for records from before schema 2 */
+  readonly der: Buffer | null;
+  /** the subject alternative names as written in the certificate (DNS names, IP addresses, URIs) */
+  readonly names: readonly string[] | null;
+  /** the serial of the CA certificate that signed it (a root names itself); null when unknown */
+  readonly issuerSerial: string | null;
 }
+
+export interface NewCertificate {
+  readonly serial: string;
+  readonly subject: string;
+  readonly kind: CertificateKind;
+  readonly notBefore: number;
+  readonly notAfter: number;
+  /** at most 64 KiB */
+  readonly der?: Uint8Array | null;
+  readonly names?: readonly string[] | null;
+  readonly issuerSerial?: string | null;
+}
+
+export interface CertificateFilter {
+  readonly kind?: CertificateKind;
+  readonly revoked?: boolean;
+  /** exactly this subject (indexed) */
+  readonly subject?: string;
+  /** only certificates still valid at that time or later (`notAfter >= notExpiredAt`) */
+  readonly notExpiredAt?: number;
+  /** at most this many (at most 1000), with `nextCursor` for the rest; without it, every match */
+  readonly limit?: number;
+  /** from a previous list's `nextCursor` */
+  readonly cursor?: string;
+}
+
+/**
+ * A list of certificates ordered by serial; `nextCursor` is set when `limit` cut it short. An
+ * array (so callers of the unpaged `list()` need nothing new) with one more, non-enumerable field.
+ */
+export type CertificateList = readonly CertificateRecord[] & { readonly nextCursor: string | null };
 
 export interface CertificateStore {
   /** `ZT_STORE_CONFLICT` for a duplicate serial */
-  create(
-    cert: Omit<CertificateRecord, 'revokedAt' | 'revocationReason'>,
-  ): Promise<CertificateRecord>;
+  create(cert: NewCertificate): Promise<CertificateRecord>;
   get(serial: string): Promise<CertificateRecord | undefined>;
-  list(filter?: {
-    readonly kind?: CertificateKind;
-    readonly revoked?: boolean;
-  }): Promise<readonly CertificateRecord[]>;
+  /** ordered by serial; pass a `limit` on any path that must stay bounded */
+  list(filter?: CertificateFilter): Promise<CertificateList>;
   /** `ZT_STORE_NOT_FOUND` when absent; revoking twice keeps the first time and reason */
   revoke(serial: string, at: number, reason: string): Promise<CertificateRecord>;
 }
@@ -445,6 +597,7 @@ export interface Store {
   readonly groups: GroupStore;
   readonly sessions: SessionStore;
   readonly devices: DeviceStore;
+  readonly enrollmentCodes: EnrollmentCodeStore;
   readonly certificates: CertificateStore;
   readonly configVersions: ConfigVersionStore;
   readonly settings: SettingsStore;
@@ -463,6 +616,39 @@ export interface Store {
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
 export const MAX_AUDIT_QUERY_LIMIT = 10_000;
+
+/** A list cursor: opaque to callers, the last key of the previous page. */
+export function encodeCursor(lastKey: string): string {
+  return Buffer.from(lastKey, 'utf8').toString('base64url');
+}
+
+/** The key a cursor continues after; `ZT_STORE_INVALID_RECORD` when malformed. */
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  if (!/^[A-Za-z0-9_-]{1,1400}$/.test(cursor))
+    throw new StoreInvalidRecordError('malformed cursor');
+  return Buffer.from(cursor, 'base64url').toString('utf8');
+}
+
+/**
+ * A `CertificateList` from rows ordered by serial and fetched with `limit + 1` (or without a
+ * limit): shared by the backends and `MemoryCertificateStore`.
+ */
+export function certificatePage(
+  rows: readonly CertificateRecord[],
+  limit: number | undefined,
+): CertificateList {
+  const items = limit === undefined ? [...rows] : rows.slice(0, limit);
+  const last = items[items.length - 1];
+  const nextCursor =
+    limit !== undefined && rows.length > limit && last !== undefined
+      ? encodeCursor(last.serial)
+      : null;
+  // not enumerable: the list still compares, prints and spreads as the plain array it extends
+  return Object.defineProperty(Object.assign(items, { nextCursor }), 'nextCursor', {
+    enumerable: false,
+  });
+}
 
 export function clampLimit(limit: number | undefined, fallback: number, max: number): number {
   if (limit === undefined) return fallback;

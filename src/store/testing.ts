@@ -4,11 +4,14 @@
  * (`ztgate_test_<hex>`) created through the `test` database for PostgreSQL and dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { migrations } from './migrations/index.js';
+import { migratePostgres } from './migrations/run-postgres.js';
+import { migrateSqlite } from './migrations/run-sqlite.js';
 import { openStore } from './open.js';
 import type { Store } from './store.js';
 
@@ -18,6 +21,8 @@ export interface TestDatabase {
   /** makes the database unreachable for stores already open, as an outage would */
   breakConnection(): Promise<void>;
   restoreConnection(): Promise<void>;
+  /** applies the migrations up to `version` only, as an older ztgate would have (upgrade tests) */
+  migrateTo(version: number): Promise<void>;
   /** runs raw SQL against the database behind the store's back (tamper tests) */
   exec(sql: string): Promise<void>;
   /** one value from raw SQL */
@@ -68,6 +73,11 @@ export const sqliteTestBackend: TestBackend = {
       },
       restoreConnection: () => {
         renameSync(`${dataDir}.away`, dataDir);
+        return Promise.resolve();
+      },
+      migrateTo: (version) => {
+        mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+        raw((db) => migrateSqlite(db, Date.now(), migrations.slice(0, version)));
         return Promise.resolve();
       },
       exec: (sql) => {
@@ -148,6 +158,14 @@ export const postgresTestBackend: TestBackend = {
         withAdmin(async (c) => {
           await c.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
         }),
+      migrateTo: async (version) => {
+        const pool = new pg.Pool({ connectionString: url, max: 1 });
+        try {
+          await migratePostgres(pool, Date.now, migrations.slice(0, version));
+        } finally {
+          await pool.end();
+        }
+      },
       exec: (sql) => onDb(async (c) => void (await c.query(sql))),
       scalar: (sql) =>
         onDb(async (c) => {

@@ -8,35 +8,27 @@
  * back ignores case, dashes and spaces, and takes `O` for `0` and `I`/`L` for `1`.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import {
+  StoreConflictError,
+  type EnrollmentCodeRecord,
+  type EnrollmentCodeStore,
+} from '../../store/store.js';
 import { DeviceError } from '../errors.js';
 
-export interface EnrollmentCodeRecord {
-  /** SHA-256 of the normalized code, hex */
-  readonly codeHash: string;
-  readonly userId: string;
-  readonly email: string | null;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-  readonly usedAt: number | null;
-}
-
 /**
- * Where codes live. A store gap: src/store has no table for them yet (see docs/device.md,
- * "Store"). `consume` must be atomic: of two concurrent calls for one code, one wins.
+ * Where codes live: `store.enrollmentCodes` (table `enrollment_codes`), shared by every replica, so
+ * a code issued by one works on any other. `consume` is one conditional UPDATE: of two concurrent
+ * calls for one code, in any process, exactly one wins.
  */
-export interface EnrollmentCodeStore {
-  put(record: EnrollmentCodeRecord): Promise<void>;
-  get(codeHash: string): Promise<EnrollmentCodeRecord | undefined>;
-  /** marks the code used and returns it, or undefined when absent, used or expired at `at` */
-  consume(codeHash: string, at: number): Promise<EnrollmentCodeRecord | undefined>;
-  deleteExpired(now: number): Promise<number>;
-}
+export type { EnrollmentCodeRecord, EnrollmentCodeStore };
 
-/** Codes in memory: for one process (and tests) until the store has a table. */
+/** Codes in memory, with the store's semantics: for tests that run without a database. */
 export class InMemoryEnrollmentCodeStore implements EnrollmentCodeStore {
   private readonly codes = new Map<string, EnrollmentCodeRecord>();
 
   put(record: EnrollmentCodeRecord): Promise<void> {
+    if (this.codes.has(record.codeHash))
+      return Promise.reject(new StoreConflictError('an enrollment code with this hash exists'));
     this.codes.set(record.codeHash, record);
     return Promise.resolve();
   }

@@ -12,16 +12,24 @@
  *     If issuance fails the pending record is removed.
  *
  * renew(cert, csr): the current, unexpired device certificate is the proof (authenticated as for
- * reports); the new certificate replaces it in the record and the old one is revoked as superseded.
+ * reports); the new certificate replaces it in the record only if the proof is still the current
+ * certificate (compare-and-set: of two renewals with one certificate, on any replicas, one wins and
+ * the loser's new certificate is revoked unused); the old serial is kept in the record as the
+ * previous one and revoked as superseded.
  */
 import { X509Certificate } from 'node:crypto';
 import type { AuditEvent } from '../../audit/record.js';
-import type { DeviceRecord, DeviceStore, UserStore } from '../../store/store.js';
+import {
+  StoreError,
+  type DeviceRecord,
+  type DeviceStore,
+  type UserStore,
+} from '../../store/store.js';
 import { authenticateDevice, type PresentedCertificate } from '../auth.js';
 import { DeviceError, storeFailed } from '../errors.js';
 import { newDeviceId } from '../ids.js';
 import { safeAudit, type Clock, type DeviceAuditSink } from '../ports.js';
-import { DEVICE_URN_PREFIX, normalizeSerial } from '../x509.js';
+import { DEVICE_URN_PREFIX, normalizeFingerprint, normalizeSerial } from '../x509.js';
 import {
   EnrollmentCodeError,
   hashEnrollmentCode,
@@ -144,17 +152,32 @@ export class DeviceEnrollment {
           'the renewal request names another device or user',
         );
       }
-      const issued = await this.issue(csr, auth.device.id, auth.device.userId, auth.serial);
+      const { fingerprint, ...issued } = await this.issue(
+        csr,
+        auth.device.id,
+        auth.device.userId,
+        auth.serial,
+      );
       try {
-        await this.options.devices.setCertificate(auth.device.id, issued.serial, this.now());
+        await this.options.devices.setCertificate(
+          auth.device.id,
+          { serial: issued.serial, fingerprint },
+          this.now(),
+          { expectedSerial: auth.serial },
+        );
       } catch (err) {
+        if (err instanceof StoreError && err.code === 'ZT_STORE_CONFLICT') {
+          // lost the race: the record will never hold this certificate, so it must not stay valid
+          await this.revokeQuietly(issued.serial, 'superseded');
+          throw new DeviceError(
+            'ZT_DEVICE_CLIENT_CERT_UNKNOWN',
+            'the client certificate was replaced meanwhile (a concurrent renewal)',
+            { help: 'use the certificate from the last renewal; enroll again if it was lost' },
+          );
+        }
         throw storeFailed('record the renewed certificate', err);
       }
-      if (this.options.issuer.revokeCertificate) {
-        await this.options.issuer
-          .revokeCertificate(auth.serial, 'superseded')
-          .catch(() => undefined);
-      }
+      await this.revokeQuietly(auth.serial, 'superseded');
       this.audit(
         {
           action: 'device.certificate_renewed',
@@ -225,13 +248,20 @@ export class DeviceEnrollment {
     } catch (err) {
       throw storeFailed('create the device record', err);
     }
-    let issued: IssuedDeviceCertificate;
+    let issued: IssuedDeviceCertificate | undefined;
     try {
-      issued = await this.issue(csr, deviceId, userId, undefined);
-      await devices.setCertificate(deviceId, issued.serial, this.now());
+      const { fingerprint, ...certificate } = await this.issue(csr, deviceId, userId, undefined);
+      issued = certificate;
+      await devices.setCertificate(
+        deviceId,
+        { serial: certificate.serial, fingerprint },
+        this.now(),
+        { expectedSerial: null },
+      );
       await devices.setState(deviceId, 'active', this.now());
     } catch (err) {
       await devices.delete(deviceId).catch(() => false);
+      if (issued) await this.revokeQuietly(issued.serial, 'cessationOfOperation');
       throw err instanceof DeviceError ? err : storeFailed('activate the device', err);
     }
     this.audit(
@@ -252,13 +282,24 @@ export class DeviceEnrollment {
     return { deviceId, userId, ...issued };
   }
 
-  /** Asks the CA and checks its answer: the certificate must be for this key and this device. */
+  /** Revokes through the CA port when it is wired; a failure is left to the CA's own checks. */
+  private async revokeQuietly(
+    serial: string,
+    reason: 'superseded' | 'cessationOfOperation',
+  ): Promise<void> {
+    await this.options.issuer.revokeCertificate?.(serial, reason).catch(() => undefined);
+  }
+
+  /**
+   * Asks the CA and checks its answer: the certificate must be for this key and this device.
+   * Returns it with its SHA-256 fingerprint, which the device record keeps.
+   */
   private async issue(
     csr: DeviceCsr,
     deviceId: string,
     userId: string,
     renewalOf: string | undefined,
-  ): Promise<IssuedDeviceCertificate> {
+  ): Promise<IssuedDeviceCertificate & { readonly fingerprint: string }> {
     const failed = (why: string, cause?: unknown): DeviceError =>
       new DeviceError(
         'ZT_DEVICE_ISSUANCE_FAILED',
@@ -294,11 +335,14 @@ export class DeviceEnrollment {
       throw failed('the certificate does not name the device');
     const notAfter = Date.parse(cert.validTo);
     if (!(notAfter > this.now())) throw failed('the certificate is already expired');
+    const fingerprint = normalizeFingerprint(cert.fingerprint256);
+    if (!fingerprint) throw failed('the certificate has no SHA-256 fingerprint');
     return {
       certificatePem: issued.certificatePem,
       chainPem: chainWithoutLeaf(issued.chainPem, cert.raw),
       serial,
       notAfter,
+      fingerprint,
     };
   }
 

@@ -7,11 +7,17 @@
  * A report is refused (and audited) when the certificate is not the current one of an active
  * device, when it names another device, when it breaks the report schema or size limit, or when
  * it is a replay: its `seq` must be above the last accepted one and its `sent_at` within
- * `report_window` of the server clock. Reports of one device are handled one at a time.
+ * `report_window` of the server clock.
+ *
+ * Every write is a compare-and-set on the device record's version (`updatePosture`): read, check,
+ * compute, write if nobody wrote meanwhile, else read again and redo. So reports and signals for
+ * one device arriving at several replicas at once never overwrite each other, a report replayed to
+ * two replicas at once is accepted once, and a device revoked meanwhile is refused. Within one
+ * process, work for one device is also queued, so that it rarely has to be redone.
  */
 import type { AuditEvent } from '../../audit/record.js';
 import type { PostureValue } from '../../pdp/input.js';
-import type { DeviceRecord, DeviceStore } from '../../store/store.js';
+import { StoreError, type DeviceRecord, type DeviceStore } from '../../store/store.js';
 import { authenticateDevice, type PresentedCertificate } from '../auth.js';
 import { DeviceError, storeFailed } from '../errors.js';
 import {
@@ -28,10 +34,11 @@ import {
 import { evaluatePosture, factsChanges } from '../posture/facts.js';
 import { parseReport, parseRfc3339, type PostureReport } from '../posture/report.js';
 import { DEFAULT_DEVICE_SETTINGS, type DeviceTrustSettings } from '../settings.js';
-import { InMemoryPostureHistory, type PostureHistoryStore } from './history.js';
+import { StorePostureHistory, type PostureHistoryStore } from './history.js';
 
 export interface PostureServiceOptions {
   readonly devices: DeviceStore;
+  /** default: the store's (`devices.history`) */
   readonly history?: PostureHistoryStore;
   readonly events?: DeviceEventPublisher;
   readonly audit?: DeviceAuditSink;
@@ -61,6 +68,9 @@ export interface AgentSettingsPayload {
   readonly edr_processes: readonly string[];
 }
 
+/** How often a write that lost a compare-and-set race is redone before giving up (503). */
+const MAX_WRITE_ATTEMPTS = 8;
+
 export class PostureService {
   readonly history: PostureHistoryStore;
   private readonly now: Clock;
@@ -68,7 +78,7 @@ export class PostureService {
   private settingsValue: DeviceTrustSettings;
 
   constructor(private readonly options: PostureServiceOptions) {
-    this.history = options.history ?? new InMemoryPostureHistory();
+    this.history = options.history ?? new StorePostureHistory(options.devices.history);
     this.now = options.now ?? Date.now;
     this.settingsValue = options.settings ?? DEFAULT_DEVICE_SETTINGS;
   }
@@ -112,7 +122,7 @@ export class PostureService {
         );
       }
       const id = auth.device.id;
-      return await this.exclusive(id, () => this.applyReport(id, report, meta));
+      return await this.exclusive(id, () => this.applyReport(id, auth.serial, report, meta));
     } catch (err) {
       this.refused('device.report_refused', err, meta, userId, deviceId);
       throw err;
@@ -127,19 +137,26 @@ export class PostureService {
     meta: RequestMeta = {},
   ): Promise<{ readonly changes: readonly string[]; readonly tier: string | null }> {
     return this.exclusive(deviceId, async () => {
-      const record = await this.read(deviceId);
-      if (record.state === 'revoked')
-        throw new DeviceError('ZT_DEVICE_REVOKED', 'the device named by the signal was revoked');
-      const doc = readPostureDocument(record.posture);
-      const at = this.now();
-      const next: PostureDocument = {
-        ...doc,
-        signals: { ...doc.signals, [source]: { receivedAt: at, attributes: { ...attributes } } },
-      };
-      const { changes, tier } = await this.store(record, next, at, {
-        source,
-        attributes,
-      });
+      const { record, changes, tier } = await this.commit(
+        deviceId,
+        { source, attributes },
+        false,
+        (current, at) => {
+          if (current.state === 'revoked')
+            throw new DeviceError(
+              'ZT_DEVICE_REVOKED',
+              'the device named by the signal was revoked',
+            );
+          const doc = readPostureDocument(current.posture);
+          return {
+            ...doc,
+            signals: {
+              ...doc.signals,
+              [source]: { receivedAt: at, attributes: { ...attributes } },
+            },
+          };
+        },
+      );
       this.audit(
         {
           action: 'device.signal_received',
@@ -156,45 +173,61 @@ export class PostureService {
 
   private async applyReport(
     id: string,
+    serial: string,
     report: PostureReport,
     meta: RequestMeta,
   ): Promise<ReportOutcome> {
-    const record = await this.read(id);
-    const doc = readPostureDocument(record.posture);
-    const at = this.now();
-    if (doc.agent && report.seq <= doc.agent.seq) {
-      throw new DeviceError(
-        'ZT_DEVICE_REPORT_REPLAYED',
-        `the report sequence number ${report.seq} is not above the last accepted one`,
-        {
-          help: 'each report needs a larger `seq` than the one before (the agent keeps it in its state file)',
-        },
-      );
-    }
     const sentAt = parseRfc3339(report.sent_at);
-    if (Math.abs(at - sentAt) > this.settingsValue.reportWindowMs) {
-      throw new DeviceError(
-        'ZT_DEVICE_REPORT_REPLAYED',
-        'the report time is outside the accepted window of the server clock',
-        { help: 'check the device clock (NTP); old reports are not accepted' },
-      );
-    }
-    const next: PostureDocument = {
-      ...doc,
-      agent: {
+    const { record, changes, tier } = await this.commit(
+      id,
+      {
+        source: 'agent',
         seq: report.seq,
-        sentAt: Math.round(sentAt),
-        receivedAt: at,
         attributes: report.attributes,
         unavailable: report.unavailable,
       },
-    };
-    const { changes, tier } = await this.store(record, next, at, {
-      source: 'agent',
-      seq: report.seq,
-      attributes: report.attributes,
-      unavailable: report.unavailable,
-    });
+      true,
+      (current, at) => {
+        // checked again on each attempt: the record may have changed since authentication
+        if (current.state === 'revoked')
+          throw new DeviceError('ZT_DEVICE_REVOKED', 'this device was revoked', {
+            help: 'ask an administrator, then enroll the device again',
+          });
+        if (current.certificateSerial !== serial)
+          throw new DeviceError(
+            'ZT_DEVICE_CLIENT_CERT_UNKNOWN',
+            'the client certificate is no longer the current certificate of the device',
+            { help: 'use the certificate from the last enrollment or renewal' },
+          );
+        const doc = readPostureDocument(current.posture);
+        if (doc.agent && report.seq <= doc.agent.seq) {
+          throw new DeviceError(
+            'ZT_DEVICE_REPORT_REPLAYED',
+            `the report sequence number ${report.seq} is not above the last accepted one`,
+            {
+              help: 'each report needs a larger `seq` than the one before (the agent keeps it in its state file)',
+            },
+          );
+        }
+        if (Math.abs(at - sentAt) > this.settingsValue.reportWindowMs) {
+          throw new DeviceError(
+            'ZT_DEVICE_REPORT_REPLAYED',
+            'the report time is outside the accepted window of the server clock',
+            { help: 'check the device clock (NTP); old reports are not accepted' },
+          );
+        }
+        return {
+          ...doc,
+          agent: {
+            seq: report.seq,
+            sentAt: Math.round(sentAt),
+            receivedAt: at,
+            attributes: report.attributes,
+            unavailable: report.unavailable,
+          },
+        };
+      },
+    );
     if (changes.length > 0) {
       this.audit(
         {
@@ -210,46 +243,65 @@ export class PostureService {
     return { deviceId: id, seq: report.seq, tier, changes };
   }
 
-  /** Writes the document, appends history, publishes the change. */
-  private async store(
-    before: DeviceRecord,
-    doc: PostureDocument,
-    at: number,
+  /**
+   * Reads the device, lets `next` check it and compute the new document, and writes that only if
+   * the record did not change meanwhile (compare-and-set on its version); when it did, starts over
+   * with the new record. Then appends the history and publishes the change.
+   */
+  private async commit(
+    id: string,
     entry: {
       source: string;
       seq?: number;
       attributes: Readonly<Record<string, PostureValue>>;
       unavailable?: Readonly<Record<string, string>>;
     },
-  ): Promise<{ changes: string[]; tier: string | null }> {
+    touchReport: boolean,
+    next: (current: DeviceRecord, at: number) => PostureDocument,
+  ): Promise<{ record: DeviceRecord; changes: string[]; tier: string | null }> {
     const settings = this.settingsValue;
-    const previous = evaluatePosture(before, at, settings).facts;
-    let after: DeviceRecord;
-    try {
-      after = await this.options.devices.reportPosture(before.id, writePostureDocument(doc), at);
-    } catch (err) {
-      throw storeFailed('record the posture', err);
-    }
-    const evaluation = evaluatePosture(after, at, settings);
-    const changes = factsChanges(previous, evaluation.facts, this.options.isRelevant);
-    const tier = evaluation.tier ?? null;
-    await this.history
-      .append(
-        {
-          deviceId: before.id,
+    for (let attempt = 1; ; attempt++) {
+      const before = await this.read(id);
+      const at = this.now();
+      const doc = next(before, at);
+      let after: DeviceRecord;
+      try {
+        after = await this.options.devices.updatePosture(
+          id,
+          before.version,
+          writePostureDocument(doc),
           at,
-          source: entry.source,
-          ...(entry.seq !== undefined ? { seq: entry.seq } : {}),
-          attributes: entry.attributes,
-          ...(entry.unavailable ? { unavailable: entry.unavailable } : {}),
-          tier,
-          changes,
-        },
-        settings.historySize,
-      )
-      .catch(() => undefined);
-    if (changes.length > 0) await this.publish(before.id);
-    return { changes, tier };
+          { touchReport },
+        );
+      } catch (err) {
+        const code = err instanceof StoreError ? err.code : undefined;
+        if (code === 'ZT_STORE_CONFLICT' && attempt < MAX_WRITE_ATTEMPTS) continue;
+        if (code === 'ZT_STORE_NOT_FOUND')
+          throw new DeviceError('ZT_DEVICE_NOT_FOUND', 'the device no longer exists');
+        throw storeFailed('record the posture', err);
+      }
+      const previous = evaluatePosture(before, at, settings).facts;
+      const evaluation = evaluatePosture(after, at, settings);
+      const changes = factsChanges(previous, evaluation.facts, this.options.isRelevant);
+      const tier = evaluation.tier ?? null;
+      await this.history
+        .append(
+          {
+            deviceId: id,
+            at,
+            source: entry.source,
+            ...(entry.seq !== undefined ? { seq: entry.seq } : {}),
+            attributes: entry.attributes,
+            ...(entry.unavailable ? { unavailable: entry.unavailable } : {}),
+            tier,
+            changes,
+          },
+          settings.historySize,
+        )
+        .catch(() => undefined);
+      if (changes.length > 0) await this.publish(id);
+      return { record: after, changes, tier };
+    }
   }
 
   private async publish(deviceId: string): Promise<void> {

@@ -283,15 +283,8 @@ export class SignalWebhooks {
         if (d && d.state === 'active') return d;
         throw unmatched('the payload names no active enrolled device');
       }
-      const found: DeviceRecord[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await devices.list({ limit: 1000, ...(cursor ? { cursor } : {}) });
-        for (const d of page.items) {
-          if (d.state === 'active' && d.hostname.toLowerCase() === ref.toLowerCase()) found.push(d);
-        }
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
+      // two are enough to know that the name is ambiguous
+      const found = await devices.listByHostname(ref, { state: 'active', limit: 2 });
       if (found.length !== 1 || !found[0])
         throw unmatched(
           found.length === 0

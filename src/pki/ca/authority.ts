@@ -138,12 +138,18 @@ export class CertificateAuthority {
     const profile = leafProfile(names);
     const { der, serial } = this.signLeaf(names, csr.spki, key.type, notBefore, notAfter);
     const kind = TYPE_LIMITS[names.type].kind;
+    const dns = names.type === 'server' ? names.dns : [];
+    const ips = names.type === 'server' ? names.ips.map((i) => i.text) : [];
+    const uris = profile.sans.flatMap((s) => (s.type === 'uri' ? [s.value] : []));
     await this.store?.create({
       serial,
       subject: profile.recordSubject,
       kind,
       notBefore: notBefore.getTime(),
       notAfter: notAfter.getTime(),
+      der,
+      names: [...dns, ...ips, ...uris],
+      issuerSerial: this.intermediate.serial,
     });
     const pem = toPem(der);
     return {
@@ -157,9 +163,9 @@ export class CertificateAuthority {
       pem,
       chainPem: pem + this.intermediatePem,
       keyType: key.description,
-      dns: names.type === 'server' ? names.dns : [],
-      ips: names.type === 'server' ? names.ips.map((i) => i.text) : [],
-      uris: profile.sans.flatMap((s) => (s.type === 'uri' ? [s.value] : [])),
+      dns,
+      ips,
+      uris,
     };
   }
 

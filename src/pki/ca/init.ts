@@ -11,7 +11,7 @@
 import { webcrypto, KeyObject, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CertificateStore } from '../../store/store.js';
+import type { CertificateStore, NewCertificate } from '../../store/store.js';
 import { PkiError, quote } from '../errors.js';
 import {
   decryptPrivateKey,
@@ -138,6 +138,20 @@ async function createIntermediate(
   };
 }
 
+/** What the store records of a CA certificate signed by the root `rootSerial` (or the root itself). */
+function caRecord(cert: ParsedCertificate, rootSerial: string): NewCertificate {
+  return {
+    serial: cert.serial,
+    subject: cert.subject,
+    kind: 'ca',
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    der: cert.der,
+    names: [...(cert.san?.dns ?? []), ...(cert.san?.ips ?? []), ...(cert.san?.uris ?? [])],
+    issuerSerial: rootSerial,
+  };
+}
+
 function summary(cert: ParsedCertificate, file: string, keyFile: string): CaCertificateSummary {
   return {
     serial: cert.serial,
@@ -242,13 +256,7 @@ export async function initCa(options: InitCaOptions): Promise<InitCaResult> {
   writePublicFile(join(dir, FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
 
   for (const c of [root, intermediate.cert]) {
-    await options.store?.create({
-      serial: c.serial,
-      subject: c.subject,
-      kind: 'ca',
-      notBefore: c.notBefore,
-      notAfter: c.notAfter,
-    });
+    await options.store?.create(caRecord(c, root.serial));
   }
   return {
     dir,
@@ -339,13 +347,7 @@ export async function rotateIntermediate(options: {
   const tmp = `${certFile}.next`;
   writePublicFile(tmp, toPem(next.cert.der));
   renameSync(tmp, certFile);
-  await options.store?.create({
-    serial: next.cert.serial,
-    subject: next.cert.subject,
-    kind: 'ca',
-    notBefore: next.cert.notBefore,
-    notAfter: next.cert.notAfter,
-  });
+  await options.store?.create(caRecord(next.cert, current.root.serial));
   return {
     ...summary(next.cert, certFile, join(dir, FILES.intermediateKey)),
     previousSerial: current.intermediate.serial,

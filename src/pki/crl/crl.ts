@@ -7,7 +7,7 @@
  * hide revocations).
  */
 import { webcrypto, type KeyObject } from 'node:crypto';
-import type { CertificateStore } from '../../store/store.js';
+import type { CertificateRecord, CertificateStore } from '../../store/store.js';
 import type { ErrorCode } from '../../shared/errors.js';
 import { context, seq, smallInteger } from '../der.js';
 import { PkiError } from '../errors.js';
@@ -17,6 +17,8 @@ import type { ParsedCertificate } from '../verify/parse.js';
 import { EC_P256, x509, type CryptoKey } from '../x509.js';
 
 export const CRL_VALIDITY_MS = 24 * 3_600_000;
+/** Certificates read from the store per query while building a CRL. */
+const CRL_PAGE = 1000;
 
 /** RFC 5280 5.3.1 reason names, as `ztgate ca revoke --reason` takes them. */
 export const REVOCATION_REASONS = [
@@ -51,7 +53,8 @@ export interface CrlIssuer {
 
 export interface CrlPublisherOptions {
   readonly issuer: CrlIssuer;
-  readonly store: CertificateStore;
+  /** only `list` is used */
+  readonly store: Pick<CertificateStore, 'list'>;
   readonly now?: () => number;
   readonly validityMs?: number;
   /** also written here (0644) after each regeneration, for `openssl verify -CRLfile` and offline use */
@@ -182,10 +185,20 @@ export class CrlPublisher {
     );
     const key = await this.signingKey;
     const now = this.now();
-    // Expired certificates fail validation by their dates: the CRL leaves them out (RFC 5280 3.3).
-    const revoked = (await this.options.store.list({ revoked: true })).filter(
-      (r) => r.kind !== 'ca' && r.notAfter >= now,
-    );
+    // Expired certificates fail validation by their dates: the CRL leaves them out (RFC 5280 3.3),
+    // and the store's query does too, so its size follows the live revocations, not all history.
+    const revoked: CertificateRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.options.store.list({
+        revoked: true,
+        notExpiredAt: now,
+        limit: CRL_PAGE,
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+      for (const r of page) if (r.kind !== 'ca') revoked.push(r);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
     const thisUpdate = Math.floor(now / 1000) * 1000;
     const nextUpdate = thisUpdate + this.validityMs;
     const number = Math.max(Math.floor(now / 1000), (this.snapshot?.number ?? 0) + 1);

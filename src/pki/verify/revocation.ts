@@ -14,6 +14,9 @@ import type { RevocationChecker } from './path.js';
 
 export type RevocationListener = (serial: string) => void;
 
+/** Revoked certificates read from the store per query. */
+const RELOAD_PAGE = 1000;
+
 /** Something that announces revocations; the event bus is adapted to this. */
 export interface RevocationFeed {
   subscribe(listener: RevocationListener): () => void;
@@ -33,9 +36,9 @@ export class RevocationSet implements RevocationChecker, RevocationFeed {
     }
   }
 
-  static async load(store: CertificateStore): Promise<RevocationSet> {
+  static async load(store: Pick<CertificateStore, 'list'>, now?: number): Promise<RevocationSet> {
     const set = new RevocationSet();
-    await set.reload(store);
+    await set.reload(store, now);
     return set;
   }
 
@@ -62,10 +65,23 @@ export class RevocationSet implements RevocationChecker, RevocationFeed {
     return true;
   }
 
-  /** Adds every revoked serial the store holds (revocations are never undone). */
-  async reload(store: CertificateStore): Promise<number> {
+  /**
+   * Adds every revoked serial the store holds (revocations are never undone), reading it in pages.
+   * With `now`, only certificates not expired at that time: expired ones fail by their dates.
+   */
+  async reload(store: Pick<CertificateStore, 'list'>, now?: number): Promise<number> {
     let added = 0;
-    for (const r of await store.list({ revoked: true })) if (this.add(r.serial)) added++;
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({
+        revoked: true,
+        limit: RELOAD_PAGE,
+        ...(now !== undefined ? { notExpiredAt: now } : {}),
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+      for (const r of page) if (this.add(r.serial)) added++;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
     return added;
   }
 

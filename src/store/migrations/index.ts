@@ -234,8 +234,99 @@ CREATE TABLE audit_checkpoints (
 CREATE INDEX audit_checkpoints_seq ON audit_checkpoints(seq);
 `;
 
+/**
+ * 2: enrollment codes and posture history get tables; devices get the certificate fingerprint,
+ * the previous serial and a version for compare-and-set, and a host name index; certificates keep
+ * their DER, names and issuer, with indexes for subject lookups and the CRL's query. Rows from
+ * before keep null for what was not recorded (version 1 for devices).
+ */
+const v2Sqlite = `
+ALTER TABLE devices ADD COLUMN certificate_fingerprint TEXT;
+ALTER TABLE devices ADD COLUMN previous_certificate_serial TEXT;
+ALTER TABLE devices ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+CREATE UNIQUE INDEX devices_fingerprint ON devices(certificate_fingerprint)
+  WHERE certificate_fingerprint IS NOT NULL;
+CREATE INDEX devices_hostname ON devices(lower(hostname), id);
+
+CREATE TABLE device_posture_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+  at INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  seq INTEGER,
+  attributes_json TEXT NOT NULL,
+  unavailable_json TEXT,
+  tier TEXT,
+  changes_json TEXT NOT NULL
+) STRICT;
+CREATE INDEX device_posture_history_device ON device_posture_history(device_id, at, id);
+
+CREATE TABLE enrollment_codes (
+  code_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  email TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+) STRICT;
+CREATE INDEX enrollment_codes_user ON enrollment_codes(user_id);
+CREATE INDEX enrollment_codes_expires ON enrollment_codes(expires_at);
+
+ALTER TABLE certificates ADD COLUMN der BLOB;
+ALTER TABLE certificates ADD COLUMN names_json TEXT;
+ALTER TABLE certificates ADD COLUMN issuer_serial TEXT;
+CREATE INDEX certificates_subject ON certificates(subject, serial);
+CREATE INDEX certificates_revoked ON certificates(serial, not_after) WHERE revoked_at IS NOT NULL;
+`;
+
+const v2Postgres = `
+ALTER TABLE devices ADD COLUMN certificate_fingerprint TEXT;
+ALTER TABLE devices ADD COLUMN previous_certificate_serial TEXT;
+ALTER TABLE devices ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+CREATE UNIQUE INDEX devices_fingerprint ON devices(certificate_fingerprint)
+  WHERE certificate_fingerprint IS NOT NULL;
+CREATE INDEX devices_hostname ON devices(lower(hostname), id COLLATE "C");
+
+CREATE TABLE device_posture_history (
+  id BIGSERIAL PRIMARY KEY,
+  device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+  at BIGINT NOT NULL,
+  source TEXT NOT NULL,
+  seq BIGINT,
+  attributes_json JSONB NOT NULL,
+  unavailable_json JSONB,
+  tier TEXT,
+  changes_json JSONB NOT NULL
+);
+CREATE INDEX device_posture_history_device ON device_posture_history(device_id, at, id);
+
+CREATE TABLE enrollment_codes (
+  code_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  email TEXT,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT
+);
+CREATE INDEX enrollment_codes_user ON enrollment_codes(user_id);
+CREATE INDEX enrollment_codes_expires ON enrollment_codes(expires_at);
+
+ALTER TABLE certificates ADD COLUMN der BYTEA;
+ALTER TABLE certificates ADD COLUMN names_json JSONB;
+ALTER TABLE certificates ADD COLUMN issuer_serial TEXT;
+CREATE INDEX certificates_subject ON certificates(subject, serial COLLATE "C");
+CREATE INDEX certificates_revoked ON certificates(serial COLLATE "C", not_after)
+  WHERE revoked_at IS NOT NULL;
+`;
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial schema', sqlite: v1Sqlite, postgres: v1Postgres },
+  {
+    version: 2,
+    name: 'enrollment codes, posture history, device certificates, certificate contents',
+    sqlite: v2Sqlite,
+    postgres: v2Postgres,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations.length;

@@ -20,6 +20,7 @@ import {
   StoreInvalidRecordError,
   StoreNotFoundError,
   StoreUnavailableError,
+  certificatePage,
   clampLimit,
   emailKey,
   type AuditCheckpointRow,
@@ -33,13 +34,21 @@ import {
   type CertificateStore,
   type ConfigVersionRecord,
   type ConfigVersionStore,
+  type CertificateFilter,
+  type CertificateList,
+  type DeviceCertificate,
+  type DevicePostureHistoryStore,
   type DeviceRecord,
   type DeviceStore,
+  type EnrollmentCodeRecord,
+  type EnrollmentCodeStore,
   type GroupRecord,
   type GroupStore,
   type ListOptions,
   type NewAuditCheckpoint,
+  type NewCertificate,
   type Page,
+  type PostureHistoryRecord,
   type SessionRecord,
   type SessionStore,
   type SettingsStore,
@@ -92,6 +101,7 @@ export class PostgresStore implements Store {
   readonly groups: GroupStore;
   readonly sessions: SessionStore;
   readonly devices: DeviceStore;
+  readonly enrollmentCodes: EnrollmentCodeStore;
   readonly certificates: CertificateStore;
   readonly configVersions: ConfigVersionStore;
   readonly settings: SettingsStore;
@@ -131,6 +141,7 @@ export class PostgresStore implements Store {
     this.groups = new PgGroups(this);
     this.sessions = new PgSessions(this);
     this.devices = new PgDevices(this);
+    this.enrollmentCodes = new PgEnrollmentCodes(this);
     this.certificates = new PgCertificates(this);
     this.configVersions = new PgConfigVersions(this);
     this.settings = new PgSettings(this);
@@ -474,15 +485,22 @@ class PgSessions implements SessionStore {
   }
 }
 
+/** Lock class for per-device posture history appends (`pg_advisory_xact_lock(class, hashtext(id))`). */
+const HISTORY_LOCK_CLASS = 824596311;
+
 class PgDevices implements DeviceStore {
-  constructor(private readonly s: PostgresStore) {}
+  readonly history: DevicePostureHistoryStore;
+
+  constructor(private readonly s: PostgresStore) {
+    this.history = new PgPostureHistory(s);
+  }
 
   async create(device: Parameters<DeviceStore['create']>[0]): Promise<DeviceRecord> {
     const at = R.time('enrolledAt', device.enrolledAt);
     const row = await this.s.get(
       `INSERT INTO devices (id, user_id, hostname, os, enrolled_at, last_report_at, certificate_serial,
-         state, posture_json, updated_at)
-       VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8::jsonb, $5) RETURNING *`,
+         certificate_fingerprint, previous_certificate_serial, state, posture_json, updated_at, version)
+       VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, NULL, $8, $9::jsonb, $5, 1) RETURNING *`,
       [
         R.key('id', device.id),
         R.key('userId', device.userId),
@@ -490,12 +508,13 @@ class PgDevices implements DeviceStore {
         R.text('os', device.os, undefined, true),
         at,
         device.certificateSerial == null ? null : R.serial(device.certificateSerial),
+        device.certificateFingerprint == null ? null : R.fingerprint(device.certificateFingerprint),
         R.deviceState(device.state ?? 'pending'),
         R.jsonObject('posture', device.posture ?? {}),
       ],
       {
         fk: `user \`${device.userId}\` does not exist`,
-        conflict: `device \`${device.id}\` already exists`,
+        conflict: `device \`${device.id}\` or its certificate already exists`,
       },
     );
     return R.deviceFromRow(row ?? {});
@@ -514,10 +533,32 @@ class PgDevices implements DeviceStore {
     return r && R.deviceFromRow(r);
   }
 
+  async getByCertificateFingerprint(fingerprint: string): Promise<DeviceRecord | undefined> {
+    const r = await this.s.get('SELECT * FROM devices WHERE certificate_fingerprint = $1', [
+      R.fingerprintKey(fingerprint),
+    ]);
+    return r && R.deviceFromRow(r);
+  }
+
   async listByUser(userId: string): Promise<readonly DeviceRecord[]> {
     const rows = await this.s.all(
       'SELECT * FROM devices WHERE user_id = $1 ORDER BY id COLLATE "C"',
       [userId],
+    );
+    return rows.map(R.deviceFromRow);
+  }
+
+  async listByHostname(
+    hostname: string,
+    options: Parameters<DeviceStore['listByHostname']>[1] = {},
+  ): Promise<readonly DeviceRecord[]> {
+    const limit = clampLimit(options.limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    const state = options.state === undefined ? null : R.deviceState(options.state);
+    // lower() only folds ASCII here as in SQLite for the host names ztgate accepts (ASCII)
+    const rows = await this.s.all(
+      `SELECT * FROM devices WHERE lower(hostname) = lower($1) AND ($2::text IS NULL OR state = $2)
+       ORDER BY id COLLATE "C" LIMIT $3`,
+      [hostname, state, limit],
     );
     return rows.map(R.deviceFromRow);
   }
@@ -534,12 +575,29 @@ class PgDevices implements DeviceStore {
     return page(rows, limit, (d) => d.id);
   }
 
-  private async update(id: string, set: string, params: Params): Promise<DeviceRecord> {
+  /**
+   * Every change goes through here: it moves `version` on. `set` and `guard` number their
+   * parameters from $1; the guard's follow the set's and the id.
+   */
+  private async update(
+    id: string,
+    set: string,
+    params: Params,
+    guard?: { readonly sql: string; readonly params: Params; readonly conflict: string },
+  ): Promise<DeviceRecord> {
+    const idParam = params.length + 1;
     const r = await this.s.get(
-      `UPDATE devices SET ${set} WHERE id = $${params.length + 1} RETURNING *`,
-      [...params, id],
+      `UPDATE devices SET ${set}, version = version + 1 WHERE id = $${idParam}${guard ? ` AND ${guard.sql}` : ''} RETURNING *`,
+      [...params, id, ...(guard?.params ?? [])],
+      { conflict: 'another device already holds this certificate' },
     );
-    return one(r, R.deviceFromRow, () => new StoreNotFoundError(`device \`${id}\` does not exist`));
+    if (r) return R.deviceFromRow(r);
+    // Nothing matched: the device is gone, or (with a guard) it moved on. A row deleted in between
+    // reads as gone, which is what a retry would find too.
+    if (guard && (await this.s.get('SELECT 1 FROM devices WHERE id = $1', [id]))) {
+      throw new StoreConflictError(guard.conflict, { help: 'read the device again and retry' });
+    }
+    throw new StoreNotFoundError(`device \`${id}\` does not exist`);
   }
 
   async reportPosture(
@@ -554,6 +612,27 @@ class PgDevices implements DeviceStore {
     ]);
   }
 
+  async updatePosture(
+    id: string,
+    expectedVersion: number,
+    posture: Parameters<DeviceStore['updatePosture']>[2],
+    at: number,
+    options: Parameters<DeviceStore['updatePosture']>[4],
+  ): Promise<DeviceRecord> {
+    const t = R.time('at', at);
+    const version = R.positive('expectedVersion', expectedVersion);
+    return this.update(
+      id,
+      'posture_json = $1::jsonb, last_report_at = CASE WHEN $2 THEN $3 ELSE last_report_at END, updated_at = $3',
+      [R.jsonObject('posture', posture), options.touchReport, t],
+      {
+        sql: 'version = $5',
+        params: [version],
+        conflict: `device \`${id}\` changed since version ${version}`,
+      },
+    );
+  }
+
   async setState(
     id: string,
     state: Parameters<DeviceStore['setState']>[1],
@@ -562,11 +641,30 @@ class PgDevices implements DeviceStore {
     return this.update(id, 'state = $1, updated_at = $2', [R.deviceState(state), R.time('at', at)]);
   }
 
-  async setCertificate(id: string, serial: string | null, at: number): Promise<DeviceRecord> {
-    return this.update(id, 'certificate_serial = $1, updated_at = $2', [
-      serial === null ? null : R.serial(serial),
-      R.time('at', at),
-    ]);
+  async setCertificate(
+    id: string,
+    certificate: DeviceCertificate | null,
+    at: number,
+    options: Parameters<DeviceStore['setCertificate']>[3] = {},
+  ): Promise<DeviceRecord> {
+    const serial = certificate === null ? null : R.serial(certificate.serial);
+    const fingerprint =
+      certificate?.fingerprint == null ? null : R.fingerprint(certificate.fingerprint);
+    const expected = options.expectedSerial;
+    return this.update(
+      id,
+      `previous_certificate_serial = CASE WHEN certificate_serial IS NOT NULL
+         AND certificate_serial IS DISTINCT FROM $1::text THEN certificate_serial ELSE previous_certificate_serial END,
+       certificate_serial = $1::text, certificate_fingerprint = $2, updated_at = $3`,
+      [serial, fingerprint, R.time('at', at)],
+      expected === undefined
+        ? undefined
+        : {
+            sql: 'certificate_serial IS NOT DISTINCT FROM $5::text',
+            params: [expected === null ? null : expected.toLowerCase()],
+            conflict: `the certificate of device \`${id}\` changed meanwhile`,
+          },
+    );
   }
 
   async delete(id: string): Promise<boolean> {
@@ -574,20 +672,119 @@ class PgDevices implements DeviceStore {
   }
 }
 
+class PgPostureHistory implements DevicePostureHistoryStore {
+  constructor(private readonly s: PostgresStore) {}
+
+  async append(entry: PostureHistoryRecord, keep: number): Promise<void> {
+    const deviceId = R.key('deviceId', entry.deviceId);
+    const n = R.positive('keep', keep);
+    const params = [
+      deviceId,
+      R.time('at', entry.at),
+      R.key('source', entry.source),
+      R.optionalInteger('seq', entry.seq),
+      R.jsonObject('attributes', entry.attributes),
+      R.optionalJsonObject('unavailable', entry.unavailable),
+      entry.tier === null ? null : R.key('tier', entry.tier),
+      R.stringList('changes', entry.changes),
+    ];
+    await this.s.transaction(
+      async (c) => {
+        // appends of one device queue here, so the trim below sees every earlier entry
+        await c.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [
+          HISTORY_LOCK_CLASS,
+          deviceId,
+        ]);
+        await c.query(
+          `INSERT INTO device_posture_history (device_id, at, source, seq, attributes_json, unavailable_json, tier, changes_json)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8::jsonb)`,
+          params,
+        );
+        await c.query(
+          `DELETE FROM device_posture_history WHERE device_id = $1 AND id NOT IN (
+             SELECT id FROM device_posture_history WHERE device_id = $1 ORDER BY at DESC, id DESC LIMIT $2)`,
+          [deviceId, n],
+        );
+      },
+      { fk: `device \`${deviceId}\` does not exist` },
+    );
+  }
+
+  async list(deviceId: string, limit?: number): Promise<readonly PostureHistoryRecord[]> {
+    const n = clampLimit(limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    const rows = await this.s.all(
+      'SELECT * FROM device_posture_history WHERE device_id = $1 ORDER BY at DESC, id DESC LIMIT $2',
+      [deviceId, n],
+    );
+    return rows.map(R.postureHistoryFromRow);
+  }
+
+  async deleteDevice(deviceId: string): Promise<number> {
+    return this.s.exec('DELETE FROM device_posture_history WHERE device_id = $1', [deviceId]);
+  }
+}
+
+class PgEnrollmentCodes implements EnrollmentCodeStore {
+  constructor(private readonly s: PostgresStore) {}
+
+  async put(record: EnrollmentCodeRecord): Promise<void> {
+    await this.s.exec(
+      `INSERT INTO enrollment_codes (code_hash, user_id, email, created_at, expires_at, used_at)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        R.key('codeHash', record.codeHash),
+        R.key('userId', record.userId),
+        R.optionalText('email', record.email),
+        R.time('createdAt', record.createdAt),
+        R.time('expiresAt', record.expiresAt),
+        R.optionalTime('usedAt', record.usedAt),
+      ],
+      {
+        fk: `user \`${record.userId}\` does not exist`,
+        conflict: 'an enrollment code with this hash already exists',
+      },
+    );
+  }
+
+  async get(codeHash: string): Promise<EnrollmentCodeRecord | undefined> {
+    const r = await this.s.get('SELECT * FROM enrollment_codes WHERE code_hash = $1', [codeHash]);
+    return r && R.enrollmentCodeFromRow(r);
+  }
+
+  async consume(codeHash: string, at: number): Promise<EnrollmentCodeRecord | undefined> {
+    // A concurrent consumer waits for the row lock, then re-checks `used_at IS NULL` on the
+    // committed row (READ COMMITTED re-evaluation) and matches nothing: one winner.
+    const r = await this.s.get(
+      `UPDATE enrollment_codes SET used_at = $2
+       WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING *`,
+      [codeHash, R.time('at', at)],
+    );
+    return r && R.enrollmentCodeFromRow(r);
+  }
+
+  async deleteExpired(now: number): Promise<number> {
+    return this.s.exec('DELETE FROM enrollment_codes WHERE expires_at <= $1', [R.time('now', now)]);
+  }
+}
+
 class PgCertificates implements CertificateStore {
   constructor(private readonly s: PostgresStore) {}
 
-  async create(cert: Parameters<CertificateStore['create']>[0]): Promise<CertificateRecord> {
+  async create(cert: NewCertificate): Promise<CertificateRecord> {
     const serial = R.serial(cert.serial);
     const row = await this.s.get(
-      `INSERT INTO certificates (serial, subject, kind, not_before, not_after, revoked_at, revocation_reason)
-       VALUES ($1, $2, $3, $4, $5, NULL, NULL) RETURNING *`,
+      `INSERT INTO certificates (serial, subject, kind, not_before, not_after, revoked_at, revocation_reason,
+         der, names_json, issuer_serial)
+       VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6, $7::jsonb, $8) RETURNING *`,
       [
         serial,
         R.text('subject', cert.subject),
         R.certificateKind(cert.kind),
         R.time('notBefore', cert.notBefore),
         R.time('notAfter', cert.notAfter),
+        R.optionalDer(cert.der),
+        R.optionalNameList(cert.names),
+        cert.issuerSerial == null ? null : R.serial(cert.issuerSerial),
       ],
       { conflict: `a certificate with serial \`${serial}\` already exists` },
     );
@@ -601,22 +798,29 @@ class PgCertificates implements CertificateStore {
     return r && R.certificateFromRow(r);
   }
 
-  async list(
-    filter: Parameters<CertificateStore['list']>[0] = {},
-  ): Promise<readonly CertificateRecord[]> {
+  async list(filter: CertificateFilter = {}): Promise<CertificateList> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.kind !== undefined) {
-      params.push(R.certificateKind(filter.kind));
-      where.push(`kind = $${params.length}`);
-    }
+    const add = (sql: string, v: unknown): void => {
+      params.push(v);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.kind !== undefined) add('kind = ?', R.certificateKind(filter.kind));
     if (filter.revoked !== undefined)
       where.push(filter.revoked ? 'revoked_at IS NOT NULL' : 'revoked_at IS NULL');
+    if (filter.subject !== undefined) add('subject = ?', filter.subject);
+    if (filter.notExpiredAt !== undefined)
+      add('not_after >= ?', R.time('notExpiredAt', filter.notExpiredAt));
+    const after = R.decodeCursor(filter.cursor);
+    if (after !== undefined) add('serial COLLATE "C" > ?', after);
+    const limit =
+      filter.limit === undefined ? undefined : clampLimit(filter.limit, 0, MAX_LIST_LIMIT);
+    if (limit !== undefined) params.push(limit + 1);
     const rows = await this.s.all(
-      `SELECT * FROM certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY serial COLLATE "C"`,
+      `SELECT * FROM certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY serial COLLATE "C"${limit === undefined ? '' : ` LIMIT $${params.length}`}`,
       params,
     );
-    return rows.map(R.certificateFromRow);
+    return certificatePage(rows.map(R.certificateFromRow), limit);
   }
 
   async revoke(serial: string, at: number, reason: string): Promise<CertificateRecord> {

@@ -28,6 +28,7 @@ import {
   StoreError,
   StoreNotFoundError,
   StoreUnavailableError,
+  certificatePage,
   clampLimit,
   emailKey,
   type AuditCheckpointRow,
@@ -41,13 +42,21 @@ import {
   type CertificateStore,
   type ConfigVersionRecord,
   type ConfigVersionStore,
+  type CertificateFilter,
+  type CertificateList,
+  type DeviceCertificate,
+  type DevicePostureHistoryStore,
   type DeviceRecord,
   type DeviceStore,
+  type EnrollmentCodeRecord,
+  type EnrollmentCodeStore,
   type GroupRecord,
   type GroupStore,
   type ListOptions,
   type NewAuditCheckpoint,
+  type NewCertificate,
   type Page,
+  type PostureHistoryRecord,
   type SessionRecord,
   type SessionStore,
   type SettingsStore,
@@ -85,6 +94,7 @@ export class SqliteStore implements Store {
   readonly groups: GroupStore;
   readonly sessions: SessionStore;
   readonly devices: DeviceStore;
+  readonly enrollmentCodes: EnrollmentCodeStore;
   readonly certificates: CertificateStore;
   readonly configVersions: ConfigVersionStore;
   readonly settings: SettingsStore;
@@ -122,6 +132,7 @@ export class SqliteStore implements Store {
     this.groups = new SqliteGroups(this);
     this.sessions = new SqliteSessions(this);
     this.devices = new SqliteDevices(this);
+    this.enrollmentCodes = new SqliteEnrollmentCodes(this);
     this.certificates = new SqliteCertificates(this);
     this.configVersions = new SqliteConfigVersions(this);
     this.settings = new SqliteSettings(this);
@@ -533,8 +544,14 @@ class SqliteSessions implements SessionStore {
   }
 }
 
+const NOT_FOUND_DEVICE = (id: string) => new StoreNotFoundError(`device \`${id}\` does not exist`);
+
 class SqliteDevices implements DeviceStore {
-  constructor(private readonly s: SqliteStore) {}
+  readonly history: DevicePostureHistoryStore;
+
+  constructor(private readonly s: SqliteStore) {
+    this.history = new SqlitePostureHistory(s);
+  }
 
   async create(device: Parameters<DeviceStore['create']>[0]): Promise<DeviceRecord> {
     await Promise.resolve();
@@ -544,8 +561,8 @@ class SqliteDevices implements DeviceStore {
         this.s
           .stmt(
             `INSERT INTO devices (id, user_id, hostname, os, enrolled_at, last_report_at, certificate_serial,
-               state, posture_json, updated_at)
-             VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?) RETURNING *`,
+               certificate_fingerprint, previous_certificate_serial, state, posture_json, updated_at, version)
+             VALUES (?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?, ?, ?, 1) RETURNING *`,
           )
           .get(
             R.key('id', device.id),
@@ -554,13 +571,16 @@ class SqliteDevices implements DeviceStore {
             R.text('os', device.os, undefined, true),
             at,
             device.certificateSerial == null ? null : R.serial(device.certificateSerial),
+            device.certificateFingerprint == null
+              ? null
+              : R.fingerprint(device.certificateFingerprint),
             R.deviceState(device.state ?? 'pending'),
             R.jsonObject('posture', device.posture ?? {}),
             at,
           ) as Row,
       {
         fk: `user \`${device.userId}\` does not exist`,
-        conflict: `device \`${device.id}\` already exists`,
+        conflict: `device \`${device.id}\` or its certificate already exists`,
       },
     );
     return R.deviceFromRow(row);
@@ -580,10 +600,34 @@ class SqliteDevices implements DeviceStore {
     return r && R.deviceFromRow(r);
   }
 
+  async getByCertificateFingerprint(fingerprint: string): Promise<DeviceRecord | undefined> {
+    await Promise.resolve();
+    const r = this.s.get('SELECT * FROM devices WHERE certificate_fingerprint = ?', [
+      R.fingerprintKey(fingerprint),
+    ]);
+    return r && R.deviceFromRow(r);
+  }
+
   async listByUser(userId: string): Promise<readonly DeviceRecord[]> {
     await Promise.resolve();
     return this.s
       .all('SELECT * FROM devices WHERE user_id = ? ORDER BY id', [userId])
+      .map(R.deviceFromRow);
+  }
+
+  async listByHostname(
+    hostname: string,
+    options: Parameters<DeviceStore['listByHostname']>[1] = {},
+  ): Promise<readonly DeviceRecord[]> {
+    await Promise.resolve();
+    const limit = clampLimit(options.limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    const state = options.state === undefined ? null : R.deviceState(options.state);
+    return this.s
+      .all(
+        `SELECT * FROM devices WHERE lower(hostname) = lower(?) AND (? IS NULL OR state = ?)
+         ORDER BY id LIMIT ?`,
+        [hostname, state, state, limit],
+      )
       .map(R.deviceFromRow);
   }
 
@@ -597,10 +641,30 @@ class SqliteDevices implements DeviceStore {
     return page(rows, limit, (d) => d.id);
   }
 
-  private update(id: string, sql: string, params: Params): DeviceRecord {
-    const r = this.s.get(`UPDATE devices SET ${sql} WHERE id = ? RETURNING *`, [...params, id]);
-    if (!r) throw new StoreNotFoundError(`device \`${id}\` does not exist`);
-    return R.deviceFromRow(r);
+  /** Every change goes through here: it moves `version` on. */
+  private update(
+    id: string,
+    sql: string,
+    params: Params,
+    guard?: { readonly sql: string; readonly params: Params; readonly conflict: string },
+  ): DeviceRecord {
+    return this.s.transaction(
+      () => {
+        const r = this.s
+          .stmt(
+            `UPDATE devices SET ${sql}, version = version + 1 WHERE id = ?${guard ? ` AND ${guard.sql}` : ''} RETURNING *`,
+          )
+          .get(...params, id, ...(guard?.params ?? [])) as Row | undefined;
+        if (r) return R.deviceFromRow(r);
+        if (guard && this.s.stmt('SELECT 1 FROM devices WHERE id = ?').get(id)) {
+          throw new StoreConflictError(guard.conflict, {
+            help: 'read the device again and retry',
+          });
+        }
+        throw NOT_FOUND_DEVICE(id);
+      },
+      { conflict: 'another device already holds this certificate' },
+    );
   }
 
   async reportPosture(
@@ -617,6 +681,28 @@ class SqliteDevices implements DeviceStore {
     ]);
   }
 
+  async updatePosture(
+    id: string,
+    expectedVersion: number,
+    posture: Parameters<DeviceStore['updatePosture']>[2],
+    at: number,
+    options: Parameters<DeviceStore['updatePosture']>[4],
+  ): Promise<DeviceRecord> {
+    await Promise.resolve();
+    const t = R.time('at', at);
+    const version = R.positive('expectedVersion', expectedVersion);
+    return this.update(
+      id,
+      'posture_json = ?, last_report_at = CASE WHEN ? THEN ? ELSE last_report_at END, updated_at = ?',
+      [R.jsonObject('posture', posture), options.touchReport ? 1 : 0, t, t],
+      {
+        sql: 'version = ?',
+        params: [version],
+        conflict: `device \`${id}\` changed since version ${version}`,
+      },
+    );
+  }
+
   async setState(
     id: string,
     state: Parameters<DeviceStore['setState']>[1],
@@ -626,12 +712,31 @@ class SqliteDevices implements DeviceStore {
     return this.update(id, 'state = ?, updated_at = ?', [R.deviceState(state), R.time('at', at)]);
   }
 
-  async setCertificate(id: string, serial: string | null, at: number): Promise<DeviceRecord> {
+  async setCertificate(
+    id: string,
+    certificate: DeviceCertificate | null,
+    at: number,
+    options: Parameters<DeviceStore['setCertificate']>[3] = {},
+  ): Promise<DeviceRecord> {
     await Promise.resolve();
-    return this.update(id, 'certificate_serial = ?, updated_at = ?', [
-      serial === null ? null : R.serial(serial),
-      R.time('at', at),
-    ]);
+    const serial = certificate === null ? null : R.serial(certificate.serial);
+    const fingerprint =
+      certificate?.fingerprint == null ? null : R.fingerprint(certificate.fingerprint);
+    const expected = options.expectedSerial;
+    return this.update(
+      id,
+      `previous_certificate_serial = CASE WHEN certificate_serial IS NOT NULL AND certificate_serial IS NOT ?
+         THEN certificate_serial ELSE previous_certificate_serial END,
+       certificate_serial = ?, certificate_fingerprint = ?, updated_at = ?`,
+      [serial, serial, fingerprint, R.time('at', at)],
+      expected === undefined
+        ? undefined
+        : {
+            sql: 'certificate_serial IS ?',
+            params: [expected === null ? null : expected.toLowerCase()],
+            conflict: `the certificate of device \`${id}\` changed meanwhile`,
+          },
+    );
   }
 
   async delete(id: string): Promise<boolean> {
@@ -640,18 +745,118 @@ class SqliteDevices implements DeviceStore {
   }
 }
 
+class SqlitePostureHistory implements DevicePostureHistoryStore {
+  constructor(private readonly s: SqliteStore) {}
+
+  async append(entry: PostureHistoryRecord, keep: number): Promise<void> {
+    await Promise.resolve();
+    const deviceId = R.key('deviceId', entry.deviceId);
+    const n = R.positive('keep', keep);
+    const params = [
+      deviceId,
+      R.time('at', entry.at),
+      R.key('source', entry.source),
+      R.optionalInteger('seq', entry.seq),
+      R.jsonObject('attributes', entry.attributes),
+      R.optionalJsonObject('unavailable', entry.unavailable),
+      entry.tier === null ? null : R.key('tier', entry.tier),
+      R.stringList('changes', entry.changes),
+    ];
+    this.s.transaction(
+      () => {
+        this.s
+          .stmt(
+            `INSERT INTO device_posture_history (device_id, at, source, seq, attributes_json, unavailable_json, tier, changes_json)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(...params);
+        this.s
+          .stmt(
+            `DELETE FROM device_posture_history WHERE device_id = ? AND id NOT IN (
+               SELECT id FROM device_posture_history WHERE device_id = ? ORDER BY at DESC, id DESC LIMIT ?)`,
+          )
+          .run(deviceId, deviceId, n);
+      },
+      { fk: `device \`${deviceId}\` does not exist` },
+    );
+  }
+
+  async list(deviceId: string, limit?: number): Promise<readonly PostureHistoryRecord[]> {
+    await Promise.resolve();
+    const n = clampLimit(limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
+    return this.s
+      .all(
+        'SELECT * FROM device_posture_history WHERE device_id = ? ORDER BY at DESC, id DESC LIMIT ?',
+        [deviceId, n],
+      )
+      .map(R.postureHistoryFromRow);
+  }
+
+  async deleteDevice(deviceId: string): Promise<number> {
+    await Promise.resolve();
+    return this.s.exec('DELETE FROM device_posture_history WHERE device_id = ?', [deviceId]);
+  }
+}
+
+class SqliteEnrollmentCodes implements EnrollmentCodeStore {
+  constructor(private readonly s: SqliteStore) {}
+
+  async put(record: EnrollmentCodeRecord): Promise<void> {
+    await Promise.resolve();
+    this.s.exec(
+      `INSERT INTO enrollment_codes (code_hash, user_id, email, created_at, expires_at, used_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+      [
+        R.key('codeHash', record.codeHash),
+        R.key('userId', record.userId),
+        R.optionalText('email', record.email),
+        R.time('createdAt', record.createdAt),
+        R.time('expiresAt', record.expiresAt),
+        R.optionalTime('usedAt', record.usedAt),
+      ],
+      {
+        fk: `user \`${record.userId}\` does not exist`,
+        conflict: 'an enrollment code with this hash already exists',
+      },
+    );
+  }
+
+  async get(codeHash: string): Promise<EnrollmentCodeRecord | undefined> {
+    await Promise.resolve();
+    const r = this.s.get('SELECT * FROM enrollment_codes WHERE code_hash = ?', [codeHash]);
+    return r && R.enrollmentCodeFromRow(r);
+  }
+
+  async consume(codeHash: string, at: number): Promise<EnrollmentCodeRecord | undefined> {
+    await Promise.resolve();
+    const t = R.time('at', at);
+    const r = this.s.get(
+      `UPDATE enrollment_codes SET used_at = ?
+       WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING *`,
+      [t, codeHash, t],
+    );
+    return r && R.enrollmentCodeFromRow(r);
+  }
+
+  async deleteExpired(now: number): Promise<number> {
+    await Promise.resolve();
+    return this.s.exec('DELETE FROM enrollment_codes WHERE expires_at <= ?', [R.time('now', now)]);
+  }
+}
+
 class SqliteCertificates implements CertificateStore {
   constructor(private readonly s: SqliteStore) {}
 
-  async create(cert: Parameters<CertificateStore['create']>[0]): Promise<CertificateRecord> {
+  async create(cert: NewCertificate): Promise<CertificateRecord> {
     await Promise.resolve();
     const serial = R.serial(cert.serial);
     const row = this.s.run(
       () =>
         this.s
           .stmt(
-            `INSERT INTO certificates (serial, subject, kind, not_before, not_after, revoked_at, revocation_reason)
-             VALUES (?, ?, ?, ?, ?, NULL, NULL) RETURNING *`,
+            `INSERT INTO certificates (serial, subject, kind, not_before, not_after, revoked_at, revocation_reason,
+               der, names_json, issuer_serial)
+             VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?) RETURNING *`,
           )
           .get(
             serial,
@@ -659,6 +864,9 @@ class SqliteCertificates implements CertificateStore {
             R.certificateKind(cert.kind),
             R.time('notBefore', cert.notBefore),
             R.time('notAfter', cert.notAfter),
+            R.optionalDer(cert.der),
+            R.optionalNameList(cert.names),
+            cert.issuerSerial == null ? null : R.serial(cert.issuerSerial),
           ) as Row,
       { conflict: `a certificate with serial \`${serial}\` already exists` },
     );
@@ -671,9 +879,7 @@ class SqliteCertificates implements CertificateStore {
     return r && R.certificateFromRow(r);
   }
 
-  async list(
-    filter: Parameters<CertificateStore['list']>[0] = {},
-  ): Promise<readonly CertificateRecord[]> {
+  async list(filter: CertificateFilter = {}): Promise<CertificateList> {
     await Promise.resolve();
     const where: string[] = [];
     const params: unknown[] = [];
@@ -683,8 +889,26 @@ class SqliteCertificates implements CertificateStore {
     }
     if (filter.revoked !== undefined)
       where.push(filter.revoked ? 'revoked_at IS NOT NULL' : 'revoked_at IS NULL');
-    const sql = `SELECT * FROM certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY serial`;
-    return this.s.all(sql, params).map(R.certificateFromRow);
+    if (filter.subject !== undefined) {
+      where.push('subject = ?');
+      params.push(filter.subject);
+    }
+    if (filter.notExpiredAt !== undefined) {
+      where.push('not_after >= ?');
+      params.push(R.time('notExpiredAt', filter.notExpiredAt));
+    }
+    const after = R.decodeCursor(filter.cursor);
+    if (after !== undefined) {
+      where.push('serial > ?');
+      params.push(after);
+    }
+    const limit =
+      filter.limit === undefined ? undefined : clampLimit(filter.limit, 0, MAX_LIST_LIMIT);
+    const sql = `SELECT * FROM certificates ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY serial${limit === undefined ? '' : ' LIMIT ?'}`;
+    const rows = this.s
+      .all(sql, limit === undefined ? params : [...params, limit + 1])
+      .map(R.certificateFromRow);
+    return certificatePage(rows, limit);
   }
 
   async revoke(serial: string, at: number, reason: string): Promise<CertificateRecord> {
