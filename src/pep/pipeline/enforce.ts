@@ -1,0 +1,40 @@
+/**
+ * Step: act on the decision. Allow goes on. Otherwise, under `mode: enforce`: `login` sends a
+ * browser to sign in (an API client gets 401 JSON), `step_up` sends it through MFA (401 JSON with
+ * the requirement), `deny` is a 403 page or JSON with the reasons a user may read. Under
+ * `mode: audit` the request goes on whatever the decision; the audit record says what would have
+ * happened.
+ */
+import type { Decision } from '../../pdp/index.js';
+import type { RequestContext } from '../context.js';
+import type { ProxyRoute } from '../options.js';
+import { denied, loginRequired, stepUpRequired, stepUpRequirement } from '../respond/replies.js';
+import type { StepResult } from './step.js';
+
+/** The original `https://` URL of the request, in canonical form: where sign-in returns to. */
+export function returnUrl(ctx: RequestContext): string {
+  return `https://${ctx.host}${ctx.upstreamPath}${ctx.query !== '' ? `?${ctx.query}` : ''}`;
+}
+
+export function enforce(ctx: RequestContext): StepResult {
+  const d = ctx.decision as Decision;
+  if (d.decision === 'allow') return undefined;
+  const route = ctx.route as ProxyRoute;
+  ctx.reason = d.reasons[0]?.code;
+  if (route.mode === 'audit') return undefined;
+  switch (d.decision) {
+    case 'login':
+      return loginRequired(ctx, ctx.rt.identity.loginUrl(returnUrl(ctx)));
+    case 'step_up': {
+      const requirement = stepUpRequirement(d.reasons);
+      return stepUpRequired(
+        ctx,
+        ctx.rt.identity.stepUpUrl(returnUrl(ctx), requirement),
+        requirement,
+        d.reasons,
+      );
+    }
+    case 'deny':
+      return denied(ctx, d);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The ports of the policy enforcement point: the small interfaces through which the proxy asks
+ * other components for facts and reports what it decided. Identity, device inventory and audit
+ * implement them; the composition root (`ztgate serve`) wires them in. The proxy never imports
+ * those components directly, so it can be tested with the doubles in ./testing/.
+ *
+ * Failure contract (PRODUCT.md section 5, fail closed): a port that cannot answer throws. The
+ * proxy then refuses the request with 503 and the request id, and never grants access. Throw a
+ * `PortUnavailableError` (or a `ZtError` such as `ZT_STORE_UNAVAILABLE`) to say "temporarily
+ * unavailable"; any other exception is also a refusal, logged as `ZT_PEP_INTERNAL`.
+ */
+import type { DeviceFacts, Instant } from '../pdp/input.js';
+import type { StepUpRequirement, ReasonCode, Verdict } from '../pdp/decision.js';
+import { ZtError } from '../shared/errors.js';
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** What the proxy knows about a request when it asks who sent it. */
+export interface IdentityRequest {
+  /** the request host, lower case, as routed (`app.example.com`, `app.example.com:8443`) */
+  readonly host: string;
+  /** the raw `Cookie` header, if any */
+  readonly cookie: string | undefined;
+  /** the raw `Authorization` header, if any */
+  readonly authorization: string | undefined;
+  /**
+   * SHA-256 of the TLS client certificate, lower-case hex without colons; only when the
+   * certificate verified against the client CA (`socket.authorized`), else undefined
+   */
+  readonly clientCertFingerprint: string | undefined;
+  /** the client address (behind trusted proxies: the first address they did not add) */
+  readonly sourceIp: string;
+}
+
+/** A signed-in user, as the decision input needs it. */
+export interface ResolvedUser {
+  readonly id: string;
+  readonly email: string | undefined;
+  readonly groups: readonly string[];
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/** The session (or bearer token) the user is signed in with. */
+export interface ResolvedSession {
+  /** the session id (a token id for bearer tokens): revocations name it */
+  readonly id: string;
+  readonly mfa: {
+    readonly methods: readonly string[];
+    /** when MFA last succeeded: epoch ms (preferred) or ISO 8601; undefined when never */
+    readonly at: Instant | undefined;
+  };
+}
+
+export interface ResolvedIdentity {
+  readonly user: ResolvedUser;
+  readonly session: ResolvedSession;
+  /** the device the session was created on, if known */
+  readonly deviceId?: string | undefined;
+  /**
+   * lower-case hex SHA-256 of the certificate the session is bound to: the same cookie presented
+   * without that certificate is treated as no session
+   */
+  readonly boundCertFingerprint?: string | undefined;
+}
+
+/**
+ * Identity: sessions (cookies), bearer tokens and sign-in URLs. `resolve` returns undefined when
+ * the request carries no valid credential (missing, expired, revoked): the PDP then answers
+ * `login` for policies that need a user. It throws when identity cannot be consulted (503).
+ */
+export interface IdentityPort {
+  resolve(request: IdentityRequest): MaybePromise<ResolvedIdentity | undefined>;
+  /** where a browser signs in; `returnUrl` is the original `https://` URL of the request */
+  loginUrl(returnUrl: string): string;
+  /** where a browser goes to satisfy the PDP's `step_up` requirement, then back to `returnUrl` */
+  stepUpUrl(returnUrl: string, requirement: StepUpRequirement): string;
+}
+
+export interface DeviceLookup {
+  /** from the session (`ResolvedIdentity.deviceId`), if any */
+  readonly deviceId: string | undefined;
+  /** the verified client certificate, lower-case hex SHA-256, if any */
+  readonly certFingerprint: string | undefined;
+}
+
+/**
+ * Device inventory: the facts of the device a request comes from (managed, tier, posture), or
+ * undefined when the device is unknown. Throws when the inventory cannot be consulted (503).
+ *
+ * Returning the same (immutable) object for an unchanged device lets the proxy reuse work keyed
+ * on it (the decision cache); a new object must be returned when a fact changes.
+ */
+export interface DeviceFactsPort {
+  lookup(query: DeviceLookup): MaybePromise<DeviceFacts | undefined>;
+}
+
+/** One access decision, as the audit log records it. */
+export interface AccessRecord {
+  /** epoch ms of the decision */
+  readonly time: number;
+  readonly requestId: string;
+  readonly actor: {
+    readonly user: string | undefined;
+    readonly email: string | undefined;
+    readonly device: string | undefined;
+  };
+  readonly sourceIp: string;
+  /** the route's `from` */
+  readonly route: string;
+  readonly method: string;
+  /** the canonical path (never the query string, which may carry secrets) */
+  readonly path: string;
+  readonly decision: Verdict;
+  readonly policy: string;
+  readonly rule: string | undefined;
+  readonly reasons: readonly ReasonCode[];
+  readonly mode: 'enforce' | 'audit';
+  /** whether the request went on to the upstream (`mode: audit` forwards every decision) */
+  readonly forwarded: boolean;
+  /** `http`, `websocket`, `auth-request`, `forward-auth`, `ext-authz`, `websocket-recheck` */
+  readonly via: string;
+  /** time spent deciding (identity, device, policy), in microseconds */
+  readonly latencyUs: number;
+}
+
+/**
+ * The audit log. `record` must be synchronous and cheap (it runs on the request path): queue and
+ * return. Throwing (for example `ZT_AUDIT_BACKLOG_FULL`) refuses the request with 503: nothing
+ * that policy would not grant happens unrecorded.
+ */
+export interface AuditPort {
+  record(record: AccessRecord): void;
+}
+
+/** Wall-clock time in epoch milliseconds; injected so tests control time. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Readiness of what the proxy depends on (the store): false or a throw makes `/readyz` 503. */
+export type ReadinessCheck = () => MaybePromise<boolean>;
+
+export type Dependency = 'identity' | 'device' | 'store' | 'audit';
+
+/** Thrown by a port that cannot answer now; the request is refused with 503 (fail closed). */
+export class PortUnavailableError extends ZtError {
+  static readonly code = 'ZT_PEP_DEPENDENCY_UNAVAILABLE' as const;
+  readonly dependency: Dependency;
+
+  constructor(dependency: Dependency, message?: string, options?: { cause?: unknown }) {
+    super(PortUnavailableError.code, message ?? `${dependency} is unavailable`, {
+      help: 'requests are refused with 503 until it recovers',
+      ...(options?.cause !== undefined ? { cause: options.cause } : {}),
+    });
+    this.name = 'PortUnavailableError';
+    this.dependency = dependency;
+  }
+}

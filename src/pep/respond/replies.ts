@@ -1,0 +1,275 @@
+/**
+ * The answers the proxy writes itself, for browsers (HTML pages, redirects) and API clients
+ * (JSON). A step that stops the pipeline returns one of these; ./send.ts writes it to a response or
+ * a raw socket. 5xx bodies carry the request id and a generic error only.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Decision, Reason } from '../../pdp/index.js';
+import type { StepUpRequirement } from '../../pdp/decision.js';
+import type { ErrorCode } from '../../shared/errors.js';
+import type { RequestContext } from '../context.js';
+import { PAGE_CSP, renderPage, SECURITY_HEADERS } from './error-page.js';
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  /** for the access log: the error code, if any */
+  readonly code: ErrorCode | undefined;
+  /** for the access log: a reason code (`encoded-slash`, `user-unauthorized`, ...) */
+  readonly reason: string | undefined;
+  /** close the connection after this reply (the request body was not read) */
+  readonly close: boolean;
+}
+
+function reply(
+  status: number,
+  headers: Record<string, string>,
+  body: string,
+  code: ErrorCode | undefined,
+  reason: string | undefined,
+  close = false,
+): Reply {
+  return { status, headers, body, code, reason, close };
+}
+
+function json(
+  status: number,
+  value: Record<string, unknown>,
+  code: ErrorCode | undefined,
+  reason: string | undefined,
+  extra: Record<string, string> = {},
+  close = false,
+): Reply {
+  return reply(
+    status,
+    { ...SECURITY_HEADERS, 'content-type': 'application/json', ...extra },
+    `${JSON.stringify(value)}\n`,
+    code,
+    reason,
+    close,
+  );
+}
+
+function page(
+  status: number,
+  title: string,
+  paragraphs: readonly string[],
+  ctx: RequestContext,
+  code: ErrorCode | undefined,
+  reason: string | undefined,
+  items?: readonly string[],
+  close = false,
+): Reply {
+  return reply(
+    status,
+    {
+      ...SECURITY_HEADERS,
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': PAGE_CSP,
+    },
+    renderPage({ title, paragraphs, requestId: ctx.id, ...(items ? { items } : {}) }),
+    code,
+    reason,
+    close,
+  );
+}
+
+/** 400 (431 for oversized headers): the request was refused before any decision. */
+export function badRequest(ctx: RequestContext, reason: string): Reply {
+  const status = reason === 'headers-too-large' ? 431 : 400;
+  if (ctx.browser) {
+    return page(
+      status,
+      'Bad request',
+      [
+        'The address or the request is malformed or ambiguous, so it was refused.',
+        `Reason: ${reason}`,
+      ],
+      ctx,
+      'ZT_PEP_REQUEST_REJECTED',
+      reason,
+      undefined,
+      true,
+    );
+  }
+  return json(
+    status,
+    { error: 'bad_request', reason, request_id: ctx.id },
+    'ZT_PEP_REQUEST_REJECTED',
+    reason,
+    {},
+    true,
+  );
+}
+
+export function notFound(ctx: RequestContext): Reply {
+  if (ctx.browser) {
+    return page(
+      404,
+      'Not found',
+      ['No application is served at this address.'],
+      ctx,
+      'ZT_PEP_ROUTE_NOT_FOUND',
+      'route-not-found',
+    );
+  }
+  return json(
+    404,
+    { error: 'not_found', request_id: ctx.id },
+    'ZT_PEP_ROUTE_NOT_FOUND',
+    'route-not-found',
+  );
+}
+
+/** 5xx: the request id and a generic error only. */
+export function serverError(ctx: RequestContext, status: number, code: ErrorCode): Reply {
+  const error = (STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z]+/g, '_');
+  const close = status === 413;
+  if (ctx.browser) {
+    const text =
+      status === 503
+        ? 'The service is temporarily unavailable. Please try again in a moment.'
+        : status === 502 || status === 504
+          ? 'The application behind this address did not answer.'
+          : status === 413
+            ? 'The request is too large.'
+            : 'Something went wrong.';
+    return page(
+      status,
+      STATUS_CODES[status] ?? 'Error',
+      [text],
+      ctx,
+      code,
+      undefined,
+      undefined,
+      close,
+    );
+  }
+  return json(status, { error, request_id: ctx.id }, code, undefined, {}, close);
+}
+
+/** Not signed in: a browser goes to sign in, an API client gets 401. */
+export function loginRequired(ctx: RequestContext, loginUrl: string): Reply {
+  if (ctx.browser) {
+    return reply(
+      302,
+      { ...SECURITY_HEADERS, location: loginUrl },
+      '',
+      undefined,
+      'user-unauthenticated',
+    );
+  }
+  return json(
+    401,
+    { error: 'login_required', login_url: loginUrl, request_id: ctx.id },
+    undefined,
+    'user-unauthenticated',
+    { 'www-authenticate': 'Bearer realm="ztgate"' },
+  );
+}
+
+/** Fresher or stronger MFA needed: a browser goes to step up, an API client gets 401. */
+export function stepUpRequired(
+  ctx: RequestContext,
+  url: string,
+  requirement: StepUpRequirement,
+  reasons: readonly Reason[],
+): Reply {
+  const code = reasons.find((r) => r.step_up !== undefined)?.code ?? 'mfa-required';
+  if (ctx.browser) {
+    return reply(302, { ...SECURITY_HEADERS, location: url }, '', undefined, code);
+  }
+  return json(
+    401,
+    {
+      error: 'step_up_required',
+      step_up: requirement,
+      step_up_url: url,
+      reasons: userReasons(reasons),
+      request_id: ctx.id,
+    },
+    undefined,
+    code,
+    { 'www-authenticate': 'Bearer realm="ztgate", error="insufficient_user_authentication"' },
+  );
+}
+
+/** 403 with the reasons a user may see. */
+export function denied(ctx: RequestContext, decision: Decision): Reply {
+  const reasons = userReasons(decision.reasons);
+  const reason = decision.reasons[0]?.code;
+  if (ctx.browser) {
+    return page(
+      403,
+      'Access denied',
+      ['You are not allowed to open this page.'],
+      ctx,
+      undefined,
+      reason,
+      reasons.map((r) => r.message),
+    );
+  }
+  return json(403, { error: 'access_denied', reasons, request_id: ctx.id }, undefined, reason);
+}
+
+/** The reasons of a decision a user may read: code and message, at most five, no duplicates. */
+export function userReasons(reasons: readonly Reason[]): { code: string; message: string }[] {
+  const out: { code: string; message: string }[] = [];
+  const seen = new Set<string>();
+  for (const r of reasons) {
+    const key = `${r.code}\u0000${r.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ code: r.code, message: r.message });
+    if (out.length === 5) break;
+  }
+  return out;
+}
+
+/** A plain JSON answer (health, forward-auth). */
+export function jsonReply(
+  status: number,
+  value: Record<string, unknown>,
+  extra: Record<string, string> = {},
+  code?: ErrorCode,
+  reason?: string,
+): Reply {
+  return json(status, value, code, reason, extra);
+}
+
+/** A bodiless answer with headers (forward-auth allow, redirects). */
+export function emptyReply(
+  status: number,
+  headers: Record<string, string>,
+  reason?: string,
+): Reply {
+  return reply(status, { ...SECURITY_HEADERS, ...headers }, '', undefined, reason);
+}
+
+export function textReply(status: number, contentType: string, body: string): Reply {
+  return reply(
+    status,
+    { 'content-type': contentType, 'cache-control': 'no-store' },
+    body,
+    undefined,
+    undefined,
+  );
+}
+
+/** Merges the step-up requirements of the reasons: the shortest max_age, the first methods. */
+export function stepUpRequirement(reasons: readonly Reason[]): StepUpRequirement {
+  let maxAge: number | undefined;
+  let methods: readonly string[] | undefined;
+  for (const r of reasons) {
+    const s = r.step_up;
+    if (!s) continue;
+    if (s.max_age !== undefined)
+      maxAge = maxAge === undefined ? s.max_age : Math.min(maxAge, s.max_age);
+    if (s.methods !== undefined && methods === undefined) methods = s.methods;
+  }
+  return {
+    ...(maxAge !== undefined ? { max_age: maxAge } : {}),
+    ...(methods !== undefined ? { methods } : {}),
+  };
+}
