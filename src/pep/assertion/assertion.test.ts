@@ -53,6 +53,9 @@ describe('identity assertions', () => {
       await signer.assertionFor({ ...alice, groups: ['hr'] }, 'app.localhost', T0),
       a,
     );
+    const joined = await signer.assertionFor({ ...alice, groups: ['a\nb'] }, 'app.localhost', T0);
+    const split = await signer.assertionFor({ ...alice, groups: ['a', 'b'] }, 'app.localhost', T0);
+    assert.notEqual(split, joined, 'group lists never collide in the cache');
   });
 
   it('rotates keys and keeps retired ones published until their assertions expired', async () => {

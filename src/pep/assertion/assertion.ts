@@ -91,7 +91,8 @@ export class AssertionSigner {
 
 function cacheKey(s: AssertionSubject, audience: string): string {
   // Length-prefixed so that no two different subjects produce the same key.
-  const parts = [s.userId, s.email ?? '', (s.groups ?? []).join('\n'), s.deviceId ?? '', audience];
+  const groups = (s.groups ?? []).map((g) => `${g.length}:${g}`).join(',');
+  const parts = [s.userId, s.email ?? '', groups, s.deviceId ?? '', audience];
   return parts.map((p) => `${p.length}:${p}`).join('|');
 }
 

@@ -76,18 +76,17 @@ export function checkFraming(req: FramingInput): FramingResult {
   let target = req.url;
   if (!target.startsWith('/')) {
     // absolute-form (`GET https://app.example.com/x`): allowed only when it names the same host.
-    let url: URL;
-    try {
-      url = new URL(target);
-    } catch {
-      return fail('bad-target');
+    // Split it by hand: WHATWG URL would rewrite the path (`\` to `/`, dot segments resolved,
+    // tabs dropped) before normalizeTarget could refuse it.
+    const m = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(target);
+    if (!m) return fail('bad-target');
+    const authority = m[2] ?? '';
+    if (authority.includes('@')) return fail('bad-target');
+    if (!HOST.test(authority) || !sameHost(authority, host)) {
+      return fail(HOST.test(authority) ? 'absolute-form-host-mismatch' : 'bad-target');
     }
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
-      return fail('bad-target');
-    }
-    if (!sameHost(url.host, host)) return fail('absolute-form-host-mismatch');
-    target = url.pathname + url.search;
-    if (target.includes('#')) return fail('bad-target');
+    const rest = m[3] ?? '';
+    target = rest === '' ? '/' : rest.startsWith('/') ? rest : `/${rest}`;
   }
   return { ok: true, host: host.toLowerCase(), target };
 }

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { isNormalizedPath } from '../../pdp/criteria/paths.js';
 import { checkFraming } from './check-framing.js';
 import { encodePath, normalizeTarget } from './normalize-path.js';
-import { isIdentityHeader, stripClientHeaders } from './strip-headers.js';
+import { isForwardingHeader, isIdentityHeader, stripClientHeaders } from './strip-headers.js';
 
 function path(target: string): string {
   const r = normalizeTarget(target);
@@ -186,6 +186,19 @@ describe('checkFraming', () => {
     assert.equal(reason(req(['Host', 'a.example'], 'https://user@a.example/x')), 'bad-target');
     assert.equal(reason(req(['Host', 'a.example'], 'file:///etc/passwd')), 'bad-target');
   });
+  it('absolute-form keeps the raw path for normalization (URL parsing used to rewrite it)', () => {
+    const target = (url: string) => {
+      const r = req(['Host', 'a.example'], url);
+      assert.ok(r.ok, url);
+      return r.target;
+    };
+    assert.equal(target('https://a.example/public\\..\\admin'), '/public\\..\\admin');
+    assert.equal(normalizeTarget(target('https://a.example/public\\..\\admin')).ok, false);
+    assert.equal(normalizeTarget(target('https://a.example/a\tb')).ok, false);
+    assert.equal(normalizeTarget(target('https://a.example/\u00e9')).ok, false);
+    assert.equal(target('https://a.example'), '/');
+    assert.equal(target('https://a.example?x=1'), '/?x=1');
+  });
   it('accepts absolute-form naming the same host, and routes on its path', () => {
     assert.deepEqual(req(['Host', 'a.example'], 'https://A.example:443/x?y=1'), {
       ok: true,
@@ -208,6 +221,18 @@ describe('client headers', () => {
     }
     for (const n of ['x-ztgatex', 'x-zt-gate-user', 'ztgate-user', 'x-forwarded-for'])
       assert.ok(!isIdentityHeader(n), n);
+  });
+  it('treats every client-identity forwarding header as forwarding (X-Original-*, True-Client-IP)', () => {
+    for (const n of [
+      'X-Original-URI',
+      'x_original_method',
+      'True-Client-IP',
+      'X-Client-IP',
+      'X-Forwarded-Prefix',
+    ]) {
+      assert.ok(isForwardingHeader(n), n);
+    }
+    assert.ok(!isForwardingHeader('x-request-id'));
   });
   it('strips identity headers always and forwarding headers from untrusted peers', () => {
     const headers = {

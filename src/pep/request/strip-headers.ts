@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 
+// Every header some proxy or framework reads as "what the client really was or asked for".
 const FORWARDING = new Set([
   'forwarded',
   'x-forwarded-for',
@@ -14,7 +15,18 @@ const FORWARDING = new Set([
   'x-forwarded-port',
   'x-forwarded-uri',
   'x-forwarded-method',
+  'x-forwarded-prefix',
+  'x-forwarded-ssl',
+  'x-forwarded-scheme',
+  'x-forwarded-server',
+  'x-original-uri',
+  'x-original-url',
+  'x-original-method',
+  'x-original-host',
   'x-real-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'true-client-ip',
 ]);
 
 /** `x-ztgate-*` in any case and with `_` or `-`. */
