@@ -14,6 +14,7 @@ import { verifyAuditLog } from '../audit/verify.js';
 import { ProblemsError } from '../shared/errors.js';
 import { parseDuration } from '../shared/duration.js';
 import { openStore, storeOptionsFromUrl } from '../store/open.js';
+import { loadConfigFile } from '../config/load.js';
 import type { Store } from '../store/store.js';
 import { existsSync } from 'node:fs';
 import { ExitRequest, runCommand, type Io, type OutputFormat } from './output.js';
@@ -280,6 +281,19 @@ interface RawOptions {
 
 function withCommon(c: Command): Command {
   return c
+    .option(
+      '--config <file>',
+      'take the data directory and the store from this config (as every command does)',
+    )
+    .hook('preAction', (cmd) => {
+      // explicit --data-dir / --store win over the config's values
+      const file = cmd.getOptionValue('config') as string | undefined;
+      if (file === undefined) return;
+      const { config } = loadConfigFile(file, { readSecrets: false });
+      if (cmd.getOptionValueSource('dataDir') !== 'cli')
+        cmd.setOptionValue('dataDir', config.data_dir);
+      if (cmd.getOptionValueSource('store') !== 'cli') cmd.setOptionValue('store', config.store);
+    })
     .option('--data-dir <dir>', 'the data directory', './.ztgate')
     .option(
       '--store <url>',

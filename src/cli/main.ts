@@ -9,6 +9,8 @@ import { registerAgentCommands } from './agent.js';
 import { registerCaCommands } from './ca.js';
 import { registerDeviceCommands } from './device.js';
 import { registerPolicyCommands } from './policy.js';
+import { registerQuickstartCommand } from './quickstart/command.js';
+import { registerServeCommand } from './serve/command.js';
 import { registerSessionCommands } from './session.js';
 import { registerTokenCommands } from './token.js';
 import { registerUserCommands } from './user.js';
@@ -26,6 +28,8 @@ export function buildProgram(io: Io): Command {
       writeOut: (s) => io.stdout(s),
       writeErr: (s) => io.stderr(s),
     });
+  registerQuickstartCommand(program, io);
+  registerServeCommand(program, io);
   registerPolicyCommands(program, io);
   registerUserCommands(program, io);
   registerSessionCommands(program, io);

@@ -36,7 +36,7 @@ describe('quickstart demo app', async () => {
         groups: ['engineering', '<script>x</script>'],
         deviceId: 'd1',
       },
-      'app.localhost',
+      'app.localhost:8443',
       Date.now(),
     );
     const res = await get({ 'x-ztgate-jwt-assertion': token });
@@ -54,5 +54,11 @@ describe('quickstart demo app', async () => {
     const other = await signer.assertionFor({ userId: 'u1' }, 'other.localhost', Date.now());
     assert.equal((await get({ 'x-ztgate-jwt-assertion': other })).status, 401);
     assert.equal((await get({ 'x-ztgate-jwt-assertion': 'a.b.c' })).status, 401);
+    const portless = await signer.assertionFor({ userId: 'u1' }, 'app.localhost', Date.now());
+    assert.equal(
+      (await get({ 'x-ztgate-jwt-assertion': portless })).status,
+      401,
+      'the port is part of the audience',
+    );
   });
 });

@@ -15,6 +15,11 @@ export interface DemoAppOptions {
   readonly fetchJwks: () => Promise<{ keys: JWK[] }>;
   /** the app's name on the page */
   readonly title?: string;
+  /**
+   * hosts of public routes (`public.localhost:8443`): ztgate forwards anonymous visitors there
+   * without an assertion, so the page greets them instead of refusing
+   */
+  readonly publicHosts?: readonly string[];
   readonly now?: () => number;
 }
 
@@ -38,9 +43,22 @@ export function createDemoApp(options: DemoAppOptions): Server {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.url === '/healthz') return send(res, 200, 'text/plain', 'ok\n');
     const token = req.headers['x-ztgate-jwt-assertion'];
+    // the assertion's audience is the route host as the browser wrote it, minus a default port
     const host = (req.headers['x-forwarded-host'] ?? req.headers.host ?? '')
       .toString()
-      .replace(/:\d+$/, '');
+      .toLowerCase()
+      .replace(/:443$/, '');
+    if (typeof token !== 'string' && options.publicHosts?.includes(host)) {
+      return send(
+        res,
+        200,
+        'text/html',
+        page(
+          'Hello, anonymous visitor',
+          '<p>This route is public: ztgate let the request through without asking who you are, so no identity assertion came with it. Sign in on another route and come back to see your identity here.</p>',
+        ),
+      );
+    }
     if (typeof token !== 'string') {
       return send(
         res,

@@ -88,6 +88,19 @@ describe('identity assertions', () => {
     assert.equal(a.signingKey().kid, b.signingKey().kid);
   });
 
+  it('replicas rotating at the same moment agree on one key and publish the same set', async () => {
+    const storage = new MemoryKeyRingStorage();
+    const options = { rotateAfterMs: 24 * 60 * MIN, maxTokenTtlMs: 5 * MIN };
+    const replicas = [1, 2, 3, 4].map(() => new KeyRing(storage, options));
+    await Promise.all(replicas.map((r) => r.refresh(T0)));
+    const kids = new Set(replicas.map((r) => r.signingKey().kid));
+    assert.equal(kids.size, 1, 'one key for the period, whoever wrote it');
+    await Promise.all(replicas.map((r) => r.refresh(T0 + 24 * 60 * MIN)));
+    assert.equal(new Set(replicas.map((r) => r.signingKey().kid)).size, 1);
+    for (const r of replicas)
+      assert.equal(r.jwks().keys.length, 2, 'the retired key is still published');
+  });
+
   it('upstream verification refuses forged, foreign and expired assertions', async () => {
     const keys = await ring();
     const jwks = keys.jwks();

@@ -13,13 +13,23 @@ export interface StoredKey {
   /** private JWK (with `d`) */
   readonly jwk: JWK;
   readonly createdAt: number;
-  /** when it stopped signing; undefined while active */
-  readonly retiredAt?: number;
+  /**
+   * The rotation period the key signs in: `floor(createdAt / rotateAfterMs)`. Replicas that rotate
+   * at once race to add a key for the same slot; `addIfAbsent` lets exactly one win.
+   */
+  readonly slot: number;
 }
 
+/**
+ * Where the keys live. Every method is safe to call from several replicas at once: keys are only
+ * ever added (one per slot, first writer wins) or removed, never rewritten, so no replica can
+ * overwrite a key another one already signs with.
+ */
 export interface KeyRingStorage {
   load(): Promise<readonly StoredKey[]>;
-  save(keys: readonly StoredKey[]): Promise<void>;
+  /** stores `key` unless a key for its slot exists; true when this call stored it */
+  addIfAbsent(key: StoredKey): Promise<boolean>;
+  remove(slot: number): Promise<void>;
 }
 
 export interface KeyRingOptions {
@@ -37,7 +47,11 @@ export interface ActiveKey {
   readonly privateKey: SigningKey;
 }
 
-const SKEW_MS = 60_000;
+/**
+ * Covers clock skew between replicas and the refresh interval (a replica keeps signing with the
+ * previous key until its next refresh, at most a minute later).
+ */
+const SKEW_MS = 2 * 60_000;
 
 export class KeyRing {
   private keys: readonly StoredKey[] = [];
@@ -49,26 +63,34 @@ export class KeyRing {
   ) {}
 
   /**
-   * Loads the keys, creates the first one or rotates when due, and drops retired keys whose
-   * assertions have all expired. Call at start and then periodically (e.g. every minute).
+   * Loads the keys, adds the current period's key when no replica has yet, and drops retired keys
+   * whose assertions have all expired. Call at start and then periodically (every minute).
    */
   async refresh(now: number): Promise<void> {
-    let keys = [...(await this.storage.load())];
-    let changed = false;
-    const current = keys.find((k) => k.retiredAt === undefined);
-    if (!current || now - current.createdAt >= this.options.rotateAfterMs) {
-      keys = keys.map((k) => (k.retiredAt === undefined ? { ...k, retiredAt: now } : k));
-      keys.push(await newKey(now));
-      changed = true;
+    const slot = Math.floor(now / this.options.rotateAfterMs);
+    let keys = [...(await this.storage.load())].sort((a, b) => a.slot - b.slot);
+    if (!keys.some((k) => k.slot >= slot)) {
+      await this.storage.addIfAbsent(await newKey(now, slot));
+      // whoever won, everyone signs with the stored key
+      keys = [...(await this.storage.load())].sort((a, b) => a.slot - b.slot);
     }
-    const keep = keys.filter(
-      (k) => k.retiredAt === undefined || now - k.retiredAt < this.options.maxTokenTtlMs + SKEW_MS,
-    );
-    if (keep.length !== keys.length) changed = true;
-    if (changed) await this.storage.save(keep);
-    this.keys = keep;
-    const signer = keep.find((k) => k.retiredAt === undefined);
+    const signer = keys.filter((k) => k.slot <= slot).pop() ?? keys[keys.length - 1];
     if (!signer) throw new Error('key ring has no active key after refresh');
+    // A key retired when the next one was created; keep publishing it until its last assertion
+    // (signed up to SKEW later by a replica that had not refreshed yet) has expired.
+    const keep: StoredKey[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as StoredKey;
+      const next = keys[i + 1];
+      const expired =
+        k !== signer &&
+        next !== undefined &&
+        next.slot <= slot &&
+        now - next.createdAt >= this.options.maxTokenTtlMs + SKEW_MS;
+      if (expired) await this.storage.remove(k.slot);
+      else keep.push(k);
+    }
+    this.keys = keep;
     if (this.active?.kid !== signer.kid) {
       this.active = {
         kid: signer.kid,
@@ -94,7 +116,7 @@ export class KeyRing {
   }
 }
 
-async function newKey(now: number): Promise<StoredKey> {
+async function newKey(now: number, slot: number): Promise<StoredKey> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint({
@@ -103,17 +125,22 @@ async function newKey(now: number): Promise<StoredKey> {
     x: jwk.x as string,
     y: jwk.y as string,
   });
-  return { kid, jwk, createdAt: now };
+  return { kid, jwk, createdAt: now, slot };
 }
 
 /** Keeps the ring in memory (tests, and single-process tools). */
 export class MemoryKeyRingStorage implements KeyRingStorage {
-  private keys: readonly StoredKey[] = [];
+  private readonly keys = new Map<number, StoredKey>();
   load(): Promise<readonly StoredKey[]> {
-    return Promise.resolve(this.keys);
+    return Promise.resolve([...this.keys.values()]);
   }
-  save(keys: readonly StoredKey[]): Promise<void> {
-    this.keys = keys;
+  addIfAbsent(key: StoredKey): Promise<boolean> {
+    if (this.keys.has(key.slot)) return Promise.resolve(false);
+    this.keys.set(key.slot, key);
+    return Promise.resolve(true);
+  }
+  remove(slot: number): Promise<void> {
+    this.keys.delete(slot);
     return Promise.resolve();
   }
 }

@@ -1,0 +1,77 @@
+/**
+ * `ztgate serve --config FILE`: runs the server until SIGTERM or SIGINT (drain, then exit 0);
+ * SIGHUP reloads the config file. Start-up errors print like every other command's (file:line:col
+ * for config problems) and exit 1.
+ */
+import type { Command } from 'commander';
+import { defaultConfigPath } from '../../config/load.js';
+import { formatProblem, ProblemsError, ZtError } from '../../shared/errors.js';
+import { ExitRequest, reportError, type Io } from '../output.js';
+import { configOption } from '../user.js';
+import { createServeLog } from './log.js';
+import { startServer, type RunningServer } from './server.js';
+
+/** Runs `server` until a stop signal; resolves with the exit code. */
+export function runUntilSignal(server: RunningServer, io: Io, drainMs: number): Promise<number> {
+  const log = createServeLog((line) => io.stderr(`${line}\n`));
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        log.warn('ZT_SERVE_STOPPING', `${signal} again: stopping now without waiting`);
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info('ZT_SERVE_STOPPING', `${signal} received`);
+      server.close(drainMs).then(
+        () => resolve(0),
+        (err: unknown) => {
+          log.error('ZT_SERVE_STOPPING', `stopping failed: ${String(err)}`);
+          resolve(1);
+        },
+      );
+    };
+    const reload = (): void => {
+      server.reload().catch((err: unknown) => {
+        const message =
+          err instanceof ProblemsError
+            ? err.problems.map(formatProblem).join('\n')
+            : err instanceof ZtError
+              ? `${err.code}: ${err.message}`
+              : String(err);
+        log.error(
+          'ZT_SERVE_RELOAD_REFUSED',
+          `the new configuration was refused; the running one stays:\n${message}`,
+        );
+      });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', reload);
+  });
+}
+
+export function registerServeCommand(program: Command, io: Io): void {
+  program
+    .command('serve')
+    .description(
+      'run the server: the identity-aware proxy, forward auth, sign-in, device trust, PKI and audit',
+    )
+    .addOption(configOption())
+    .option('--drain <seconds>', 'on SIGTERM, how long running requests may finish', '10')
+    .action(async (opts: { config?: string; drain: string }) => {
+      const drainMs = Math.max(0, Number(opts.drain) || 0) * 1000;
+      let server: RunningServer;
+      try {
+        server = await startServer({
+          configPath: opts.config ?? defaultConfigPath(process.env),
+          log: createServeLog((line) => io.stderr(`${line}\n`)),
+        });
+      } catch (err) {
+        throw new ExitRequest(reportError(err, io, 'text'));
+      }
+      const code = await runUntilSignal(server, io, drainMs);
+      if (code !== 0) throw new ExitRequest(code);
+    });
+}

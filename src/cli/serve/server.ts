@@ -1,0 +1,543 @@
+/**
+ * The composition root: `ztgate serve` builds every component from one config and connects them.
+ * Nothing else in the code base picks a store driver, opens a listener or subscribes to events.
+ *
+ * Start order (each step needs the ones before it):
+ *   config -> policies (the PDP) -> store -> event bus -> audit writer -> CA -> listener
+ *   certificate -> identity -> device trust -> assertion keys -> proxy (the PEP) -> timers.
+ * A step that fails stops the start with a coded error and closes what was opened.
+ *
+ * Stop order (SIGTERM): the proxy drains (no new requests, running ones finish, tunnels cut),
+ * then the audit writer drains every record, then the bus and the store close. Nothing accepted is
+ * lost. SIGHUP reloads the config file: policies and routes are swapped in without dropping a
+ * connection; a config with errors is refused and the running one stays.
+ */
+import { mkdirSync } from 'node:fs';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
+import { AuditWriter } from '../../audit/writer.js';
+import { WorkerAuditTarget } from '../../audit/worker-target.js';
+import { loadAuditSigningKey, defaultAuditKeyPath } from '../../audit/signing-key.js';
+import { applyRetention } from '../../audit/retention.js';
+import { AuditStream } from '../../audit/sinks/stream.js';
+import { SyslogSink } from '../../audit/sinks/syslog.js';
+import { WebhookSink } from '../../audit/sinks/webhook.js';
+import { loadConfigFile, type LoadedConfig } from '../../config/load.js';
+import { parseListen } from '../../config/check.js';
+import type { Config } from '../../config/schema.js';
+import { readSecretFile } from '../../config/secrets.js';
+import { DeviceEnrollment } from '../../device/enroll/enroll.js';
+import { DeviceEndpoints } from '../../device/http/endpoints.js';
+import { PostureService } from '../../device/report/posture-service.js';
+import { StalenessMonitor } from '../../device/report/staleness.js';
+import { SignalWebhooks } from '../../device/report/webhook.js';
+import { DEFAULT_DEVICE_SETTINGS, type DeviceTrustSettings } from '../../device/settings.js';
+import { createIdentity, type Identity } from '../../identity/identity.js';
+import { caFetch } from '../../identity/rp/ca-fetch.js';
+import { loadIdentityKey } from '../../identity/secret-box.js';
+import { buildEngine, type PolicyEngine } from '../../pdp/index.js';
+import { AssertionSigner } from '../../pep/assertion/assertion.js';
+import { KeyRing } from '../../pep/assertion/key-ring.js';
+import { auditWriterPort } from '../../pep/audit-port.js';
+import type { ListenAddress, ProxyRoute } from '../../pep/options.js';
+import { createProxy, type Proxy } from '../../pep/proxy.js';
+import { createTrustBundleHandler } from '../../pki/bundle.js';
+import { initCa } from '../../pki/ca/init.js';
+import { IssuancePolicy } from '../../pki/ca/policy.js';
+import { CertificateManager, pkiServerCertificates } from '../../pki/ca/rotation.js';
+import { caExists } from '../../pki/ca/store-files.js';
+import { createCrlHandler } from '../../pki/crl/handler.js';
+import { Pki } from '../../pki/pki.js';
+import {
+  ProblemsError,
+  ZtError,
+  formatProblem,
+  hasErrors,
+  type ErrorCode,
+} from '../../shared/errors.js';
+import { parseDuration } from '../../shared/duration.js';
+import { openEventBus, type EventBus, type EventEnvelope } from '../../store/events/index.js';
+import { openStore, storeOptionsFromUrl, type StoreOptions } from '../../store/open.js';
+import type { Store } from '../../store/store.js';
+import { serverDevicePort, type ServerDevicePort } from './device-port.js';
+import { pkiDeviceIssuer } from './device-issuer.js';
+import { serverIdentityPort, type ServerIdentityPort } from './identity-port.js';
+import { settingsKeyRingStorage } from './key-storage.js';
+import { createServeLog, type ServeLog } from './log.js';
+import { publicRoutes } from './public-routes.js';
+
+export interface ServeOptions {
+  readonly configPath: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly log?: ServeLog;
+  /** overrides `listen` (tests: port 0) */
+  readonly listen?: ListenAddress;
+  readonly now?: () => number;
+}
+
+export interface RunningServer {
+  readonly config: Config;
+  /** the port the TLS listener is bound to */
+  readonly port: number;
+  readonly metricsPort: number | undefined;
+  /** the internal CA's root, PEM: what clients trust */
+  readonly caPem: string;
+  readonly store: Store;
+  readonly events: EventBus;
+  readonly proxy: Proxy;
+  readonly identity: Identity;
+  /** reads the config file again and swaps policies and routes in; throws ProblemsError */
+  reload(): Promise<{ readonly routes: number; readonly policies: number }>;
+  /** drains and stops everything; resolves when every audit record is written */
+  close(drainMs?: number): Promise<void>;
+}
+
+/** Durations in the config are validated at load; a missing one means the default. */
+function ms(text: string | undefined, fallback: number): number {
+  return text === undefined ? fallback : (parseDuration(text) ?? fallback);
+}
+
+function listenOf(text: string | undefined): ListenAddress | undefined {
+  if (text === undefined) return undefined;
+  const l = parseListen(text);
+  if ('error' in l) throw new ZtError('ZT_CONFIG_INVALID_LISTEN', l.error, { help: l.help });
+  return l;
+}
+
+/** The host names the listener certificate must cover: the public host and every route host. */
+export function certificateNames(
+  config: Config,
+  listen: ListenAddress,
+): { dns: string[]; ips: string[] } {
+  const dns = new Set<string>();
+  const ips = new Set<string>();
+  const add = (hostname: string): void => {
+    const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    if (isIP(h)) ips.add(h);
+    else dns.add(h);
+  };
+  add(new URL(config.public_url).hostname);
+  for (const r of config.routes) add(new URL(r.from).hostname);
+  if (listen.host !== '0.0.0.0' && listen.host !== '::' && isIP(listen.host)) ips.add(listen.host);
+  return { dns: [...dns].sort(), ips: [...ips].sort() };
+}
+
+/**
+ * Resolves `*.localhost` to the loopback address without asking DNS (RFC 6761 says such names are
+ * loopback; browsers do the same), so that ztgate can call its own public URL in the quickstart.
+ */
+export const localhostLookup: LookupFunction = (hostname, options, callback) => {
+  const h = hostname.toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost')) {
+    if ((options as { all?: boolean }).all) {
+      (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, [
+        { address: '127.0.0.1', family: 4 },
+      ]);
+    } else {
+      callback(null, '127.0.0.1', 4);
+    }
+    return;
+  }
+  dnsLookup(hostname, options, callback);
+};
+
+function syslogTarget(address: string): { host: string; port: number } {
+  const l = parseListen(address);
+  if ('error' in l)
+    throw new ZtError('ZT_CONFIG_INVALID_LISTEN', `audit.syslog.address: ${l.error}`);
+  return l;
+}
+
+export async function startServer(o: ServeOptions): Promise<RunningServer> {
+  const log = o.log ?? createServeLog();
+  const now = o.now ?? Date.now;
+  const env = o.env ?? process.env;
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const undo = async (): Promise<void> => {
+    for (const f of cleanup.reverse()) {
+      try {
+        await f();
+      } catch {
+        // best effort: the start already failed with the error that matters
+      }
+    }
+  };
+
+  const loadAll = (): { loaded: LoadedConfig; engine: PolicyEngine<ProxyRoute> } => {
+    const loaded = loadConfigFile(o.configPath, { env, readSecrets: true });
+    const built = buildEngine<ProxyRoute>(
+      { policies: loaded.config.policies, routes: loaded.config.routes },
+      loaded.locate,
+      engineRef?.policies,
+    );
+    const problems = [...loaded.problems, ...built.problems];
+    if (hasErrors(problems)) throw new ProblemsError(problems);
+    for (const p of problems) log.warn(p.code, formatProblem(p));
+    return { loaded, engine: built.engine };
+  };
+  let engineRef: PolicyEngine<ProxyRoute> | undefined;
+
+  try {
+    const first = loadAll();
+    let config = first.loaded.config;
+    engineRef = first.engine;
+    const listen = o.listen ?? listenOf(config.listen) ?? { host: '127.0.0.1', port: 8443 };
+    const publicUrl = new URL(config.public_url).origin;
+    mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+
+    // --- store and events
+    const storeOptions: StoreOptions = storeOptionsFromUrl(config.store, config.data_dir, {
+      create: true,
+    });
+    const store = await openStore(storeOptions);
+    cleanup.push(() => store.close());
+    const events = await openEventBus(storeOptions, {
+      onWarning: (code, message) => log.warn(code, message),
+    });
+    cleanup.push(() => events.close());
+
+    // --- audit
+    const signingKey = loadAuditSigningKey(defaultAuditKeyPath(config.data_dir), { create: true });
+    const writer = new AuditWriter(new WorkerAuditTarget(storeOptions), {
+      batchWindowMs: ms(config.audit.batch_window, 100),
+      backlogLimit: config.audit.backlog_limit,
+      onBacklogFull: config.audit.on_backlog_full,
+      checkpointEveryMs: ms(config.audit.checkpoint_interval, 60_000),
+      signingKey,
+      onWarning: (code, message) => log.warn(code, message),
+    });
+    cleanup.push(() => writer.close({ timeoutMs: 10_000 }));
+    const streams: AuditStream[] = [];
+    if (config.audit.syslog) {
+      const s = config.audit.syslog;
+      const target = syslogTarget(s.address);
+      streams.push(
+        new AuditStream(
+          store,
+          new SyslogSink({
+            ...target,
+            ...(s.tls ? { tls: s.ca_file ? { ca: readSecretFile(s.ca_file) } : {} } : {}),
+          }),
+          { onWarning: (code, message) => log.warn(code, message) },
+        ),
+      );
+    }
+    if (config.audit.webhook) {
+      const w = config.audit.webhook;
+      streams.push(
+        new AuditStream(
+          store,
+          new WebhookSink({
+            url: w.url,
+            ...(w.secret_file ? { secret: readSecretFile(w.secret_file).trim() } : {}),
+            ...(w.ca_file ? { ca: readSecretFile(w.ca_file) } : {}),
+          }),
+          { onWarning: (code, message) => log.warn(code, message) },
+        ),
+      );
+    }
+    for (const s of streams) {
+      s.start();
+      cleanup.push(() => s.stop());
+    }
+
+    // --- PKI: the internal CA (created on first start), the CRL and the trust bundle
+    if (!caExists(config.data_dir)) {
+      const created = await initCa({
+        dataDir: config.data_dir,
+        trustDomain: new URL(config.public_url).hostname.toLowerCase(),
+        crlUrl: `${publicUrl}/pki/crl`,
+        store: store.certificates,
+      });
+      log.info('ZT_PKI_CA_CREATED', `created the internal CA in ${created.dir}`, {
+        trust_domain: created.trustDomain,
+      });
+    }
+    const pki = await Pki.open({
+      dataDir: config.data_dir,
+      store: store.certificates,
+      crlUrl: `${publicUrl}/pki/crl`,
+      onWarning: (code, message) => log.warn(code, message),
+    });
+    cleanup.push(() => pki.close());
+    const caPem = pki.ca.rootPem;
+
+    // --- the listener certificate: from files, or from the CA for every host we serve
+    let names = certificateNames(config, listen);
+    let certs: CertificateManager | undefined;
+    let tlsMaterial: { cert: string; key: string };
+    if (config.tls) {
+      tlsMaterial = {
+        cert: readSecretFile(config.tls.cert_file),
+        key: readSecretFile(config.tls.key_file),
+      };
+    } else {
+      const serverPolicy = IssuancePolicy.unrestricted();
+      const obtain = (): ReturnType<ReturnType<typeof pkiServerCertificates>> =>
+        pkiServerCertificates(pki, names, { requester: 'ztgate-serve', policy: serverPolicy })();
+      certs = new CertificateManager({
+        obtain,
+        onRenewed: (c) =>
+          log.info('ZT_PKI_SERVER_CERT_ISSUED', 'issued the listener certificate', {
+            serial: c.serial,
+            not_after: new Date(c.notAfter).toISOString(),
+            names: [...names.dns, ...names.ips],
+          }),
+        onError: (e) => log.error(e.code, e.message),
+      });
+      const c = await certs.start();
+      cleanup.push(() => certs?.stop());
+      tlsMaterial = { cert: c.certPem, key: c.keyPem };
+    }
+    const clientCa = pki.ca.intermediatePem + pki.ca.rootPem;
+
+    // --- identity
+    const box = loadIdentityKey(config.data_dir, { create: true });
+    const audit = (e: Parameters<AuditWriter['append']>[0]): void => {
+      try {
+        writer.append(e);
+      } catch {
+        // a full backlog is reported by the writer and refuses requests at the proxy
+      }
+    };
+    const identity = await createIdentity({
+      config,
+      store,
+      box,
+      audit,
+      events,
+      fetch: caFetch(caPem, { lookup: localhostLookup }),
+      outboundCa: caPem,
+      now,
+    });
+
+    // --- device trust
+    const deviceSettings: DeviceTrustSettings = DEFAULT_DEVICE_SETTINGS;
+    const posture = new PostureService({
+      devices: store.devices,
+      events,
+      audit: writer,
+      settings: deviceSettings,
+      now,
+    });
+    const enrollment = new DeviceEnrollment({
+      devices: store.devices,
+      codes: store.enrollmentCodes,
+      issuer: pkiDeviceIssuer(pki),
+      users: store.users,
+      audit: writer,
+      now,
+    });
+    const webhooks =
+      deviceSettings.webhooks.length > 0
+        ? new SignalWebhooks({
+            devices: store.devices,
+            posture,
+            webhooks: deviceSettings.webhooks,
+            now,
+          })
+        : undefined;
+    const deviceEndpoints = new DeviceEndpoints({
+      enrollment,
+      posture,
+      ...(webhooks ? { webhooks } : {}),
+    });
+    const staleness = new StalenessMonitor({
+      devices: store.devices,
+      events,
+      settings: () => deviceSettings,
+    });
+    staleness.start(15_000, now);
+    cleanup.push(() => staleness.stop());
+
+    // --- assertion keys (shared by every replica through the store)
+    const keys = new KeyRing(settingsKeyRingStorage(store.settings, box, now), {
+      rotateAfterMs: 24 * 3_600_000,
+      maxTokenTtlMs: 5 * 60_000,
+    });
+    await keys.refresh(now());
+    const signer = new AssertionSigner(keys, publicUrl);
+
+    // --- the proxy
+    const identityPort: ServerIdentityPort = serverIdentityPort(identity, { publicUrl, now });
+    const devicePort: ServerDevicePort = serverDevicePort({
+      devices: store.devices,
+      settings: () => deviceSettings,
+      now,
+    });
+    const guard = pki.guard({
+      // a certificate is a device signal, not a requirement: browsers without one still sign in
+      requireCertificate: false,
+      onRefused: (r) =>
+        log.warn(r.code, r.message, {
+          reason: r.reason,
+          serial: r.serial ?? null,
+          remote: r.remoteAddress ?? null,
+          cut: r.cut,
+        }),
+    });
+    let storeReady = true;
+    const metricsListen = listenOf(config.metrics_listen);
+    const proxy = createProxy({
+      engine: first.engine,
+      publicUrl,
+      tls: { ...tlsMaterial, clientCa },
+      listen,
+      ...(metricsListen !== undefined ? { metricsListen } : {}),
+      identity: identityPort,
+      devices: devicePort,
+      audit: auditWriterPort(writer),
+      assertions: signer,
+      jwks: () => keys.jwks(),
+      clock: { now },
+      ready: async () => {
+        storeReady = await store.ping().catch(() => false);
+        return storeReady && !writer.stats().overloaded;
+      },
+      log: (line) => log.raw(line),
+      publicHandler: publicRoutes({
+        identity,
+        devices: deviceEndpoints,
+        crl: createCrlHandler(pki.crl, {
+          onError: (e) => log.error('ZT_PKI_CRL_FAILED', String(e)),
+        }),
+        bundle: createTrustBundleHandler(() => pki.bundle()),
+        apps: () => config.routes.map((r) => r.from),
+        onError: (e) =>
+          log.error(
+            e instanceof ZtError ? e.code : 'ZT_PEP_INTERNAL',
+            e instanceof Error ? e.message : String(e),
+          ),
+      }),
+    });
+    cleanup.push(() => proxy.close(0));
+    const detachGuard = guard.attach(proxy.server);
+    cleanup.push(() => {
+      detachGuard();
+      guard.close();
+    });
+    certs?.attach(proxy.server);
+    const { port, metricsPort } = await proxy.listen();
+
+    // --- change events: every replica drops what it cached and cuts what is no longer allowed
+    const onEvent = (envelope: EventEnvelope): void => {
+      const e = envelope.event;
+      switch (e.type) {
+        case 'session.revoked':
+          identityPort.forgetSession(e.sessionIdHash);
+          proxy.revokeSession(e.sessionIdHash.slice(0, 16));
+          break;
+        case 'user.sessions_revoked':
+          identityPort.forgetUser(e.userId);
+          proxy.revokeUser(e.userId);
+          break;
+        case 'device.revoked':
+          devicePort.forget(e.deviceId);
+          proxy.revokeDevice(e.deviceId);
+          break;
+        case 'device.posture_changed':
+          devicePort.forget(e.deviceId);
+          proxy
+            .deviceChanged(e.deviceId)
+            .catch((err: unknown) =>
+              log.warn(
+                'ZT_PEP_INTERNAL',
+                `re-deciding the device's tunnels failed: ${String(err)}`,
+              ),
+            );
+          break;
+        case 'certificate.revoked':
+          pki.revocations.add(e.serial);
+          break;
+        case 'policy.reloaded':
+          break;
+        case 'bus.resync':
+          identityPort.clear();
+          devicePort.clear();
+          proxy.policyChanged();
+          break;
+      }
+    };
+    cleanup.push(events.subscribe(onEvent));
+
+    // --- housekeeping
+    const timers: NodeJS.Timeout[] = [];
+    const every = (intervalMs: number, work: () => Promise<unknown>, code: ErrorCode): void => {
+      const t = setInterval(() => {
+        work().catch((e: unknown) => log.warn(code, e instanceof Error ? e.message : String(e)));
+      }, intervalMs);
+      t.unref();
+      timers.push(t);
+    };
+    every(60_000, () => keys.refresh(now()), 'ZT_PEP_INTERNAL');
+    every(5 * 60_000, () => identity.sweep(), 'ZT_STORE_UNAVAILABLE');
+    const retention = config.audit.retention;
+    if (retention !== undefined) {
+      const maxAgeMs = ms(retention, 0);
+      every(
+        3_600_000,
+        () => applyRetention(store.audit, { maxAgeMs, signingKey, now }),
+        'ZT_AUDIT_WRITE_FAILED',
+      );
+    }
+    cleanup.push(() => timers.forEach((t) => clearInterval(t)));
+
+    log.info('ZT_SERVE_STARTED', `ztgate is serving ${publicUrl}`, {
+      listen: `${listen.host}:${port}`,
+      routes: config.routes.length,
+      policies: Object.keys(config.policies).length,
+      store: storeOptions.kind,
+      ...(metricsPort !== undefined ? { metrics_port: metricsPort } : {}),
+    });
+
+    let closing: Promise<void> | undefined;
+    return {
+      get config() {
+        return config;
+      },
+      port,
+      metricsPort,
+      caPem,
+      store,
+      events,
+      proxy,
+      identity,
+      async reload() {
+        const next = loadAll();
+        config = next.loaded.config;
+        engineRef = next.engine;
+        proxy.policyChanged(next.engine);
+        const nextNames = certificateNames(config, listen);
+        if (certs && JSON.stringify(nextNames) !== JSON.stringify(names)) {
+          names = nextNames;
+          await certs.rotate();
+        }
+        log.info('ZT_SERVE_RELOADED', 'the configuration was reloaded', {
+          routes: config.routes.length,
+          policies: Object.keys(config.policies).length,
+        });
+        return { routes: config.routes.length, policies: Object.keys(config.policies).length };
+      },
+      close(drainMs = 10_000) {
+        closing ??= (async () => {
+          log.info('ZT_SERVE_STOPPING', 'draining connections and the audit log', {
+            drain_ms: drainMs,
+          });
+          await proxy.close(drainMs);
+          // then, in reverse start order: timers, events, the audit writer (drains), the store
+          await undo();
+          const stats = writer.stats();
+          log.info('ZT_SERVE_STOPPED', 'stopped', {
+            audit_committed: stats.committed,
+            audit_dropped: stats.dropped,
+          });
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
