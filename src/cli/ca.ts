@@ -22,6 +22,7 @@ import {
 import { parseDuration } from '../shared/duration.js';
 import { ZtError } from '../shared/errors.js';
 import { openStore, storeOptionsFromUrl } from '../store/open.js';
+import { openEventBus } from '../store/events/index.js';
 import type { CertificateKind, CertificateRecord, Store } from '../store/store.js';
 import {
   CERTIFICATE_TYPES,
@@ -303,12 +304,25 @@ export async function caRevoke(o: CaRevokeOptions, io: Io): Promise<number> {
     throw new ZtError('ZT_CLI_USAGE', 'give either `--serial HEX` or `--subject NAME`');
   }
   const loc = resolveCaLocation(o);
-  const revoked = await withPki(loc, (pki) =>
-    pki.revoke(
+  const revoked = await withPki(loc, async (pki) => {
+    const out = await pki.revoke(
       o.serial !== undefined ? { serial: o.serial } : { subject: o.subject as string },
       o.reason,
-    ),
-  );
+    );
+    // running servers on the same PostgreSQL refuse the certificate at once (LISTEN/NOTIFY);
+    // with SQLite they read revocations from the store when they start and through the CRL
+    const storeOptions = storeOptionsFromUrl(loc.store, loc.dataDir);
+    if (storeOptions.kind === 'postgres') {
+      const events = await openEventBus(storeOptions);
+      try {
+        for (const r of out)
+          await events.publish({ type: 'certificate.revoked', serial: r.serial });
+      } finally {
+        await events.close();
+      }
+    }
+    return out;
+  });
   if (o.format === 'json') {
     io.stdout(`${JSON.stringify({ ok: true, revoked: revoked.map(recordJson) }, null, 2)}\n`);
   } else {

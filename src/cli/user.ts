@@ -17,6 +17,7 @@ import { totpUri } from '../identity/totp.js';
 import { parseGroups, UserAdmin } from '../identity/users.js';
 import { ZtError } from '../shared/errors.js';
 import { openStore, storeOptionsFromUrl } from '../store/open.js';
+import { openEventBus, type EventBus } from '../store/events/index.js';
 import type { Store, UserRecord } from '../store/store.js';
 import { parseFormat, runCommand, type Io, type OutputFormat } from './output.js';
 
@@ -44,9 +45,14 @@ export async function withIdentity<T>(
   const { config } = loadConfigFile(options.config ?? defaultConfigPath(process.env), {
     readSecrets: false,
   });
-  const store = await openStore(
-    storeOptionsFromUrl(config.store, config.data_dir, { create: open.createStore ?? false }),
-  );
+  const storeOptions = storeOptionsFromUrl(config.store, config.data_dir, {
+    create: open.createStore ?? false,
+  });
+  const store = await openStore(storeOptions);
+  // Revocations must reach running servers at once: with PostgreSQL this publishes over
+  // LISTEN/NOTIFY. (With SQLite the bus is in-process; servers see the change in the store
+  // within their session cache time, 2 s.)
+  let events: EventBus | undefined;
   let box: SecretBox | undefined;
   let sessions: SessionManager | undefined;
   const ctx: IdentityCliContext = {
@@ -67,13 +73,16 @@ export async function withIdentity<T>(
         // revoking and listing never decrypt: without a key file there is nothing to decrypt anyway
         box: ctx.box() ?? SecretBox.random(),
         policy: sessionPolicyFromConfig(config.session),
+        ...(events ? { events } : {}),
       });
       return sessions;
     },
   };
   try {
+    if (storeOptions.kind === 'postgres') events = await openEventBus(storeOptions);
     return await work(ctx);
   } finally {
+    await events?.close();
     await store.close();
   }
 }
