@@ -130,5 +130,41 @@ policies:
       assert.equal(status, 401);
       assert.ok(elapsed < 1_000, `refused after ${elapsed} ms`);
     });
+
+    it('fails closed with 503 while PostgreSQL is unreachable and recovers by itself', async () => {
+      const user = await store.users.getByEmail('carol@example.com');
+      assert.ok(user);
+      const sessions = new SessionManager({
+        sessions: store.sessions,
+        users: store.users,
+        settings: store.settings,
+        devices: store.devices,
+        box: loadIdentityKey(join(files.dir, 'data')),
+        policy: { ttlMs: 3_600_000, idleMs: 3_600_000, revalidateMs: 3_600_000 },
+      });
+      const cookie = `__Host-ztgate_session=${(await sessions.create({ userId: user.id })).rawId}`;
+      const ready = () =>
+        get(`https://127.0.0.1:${portB}/readyz`, { headers: { host: `auth.localhost:${portA}` } });
+      await admin(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS false`);
+      await admin(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${dbName}'`,
+      );
+      try {
+        const r = await through(portB, cookie);
+        assert.equal(r.status, 503, r.body);
+        assert.equal(r.json().request_id, r.headers['x-request-id']);
+        assert.equal((await ready()).status, 503);
+      } finally {
+        await admin(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`);
+      }
+      const t0 = performance.now();
+      let status = 0;
+      while (status !== 200 && performance.now() - t0 < 15_000) {
+        status = (await through(portB, cookie)).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(status, 200, 'service came back without a restart');
+      assert.equal((await ready()).status, 200);
+    });
   },
 );
