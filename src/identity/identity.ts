@@ -134,6 +134,10 @@ export async function createIdentity(o: IdentityOptions): Promise<Identity> {
       ...(o.throttle ? { throttle: o.throttle } : {}),
       ...(o.clientIp ? { clientIp: o.clientIp } : {}),
       ...(o.outboundCa ? { outboundCa: o.outboundCa } : {}),
+      // a sign-in form's redirects end on the route host it started from (handoff)
+      formActionOrigins: routeHosts(config.routes)
+        .filter((host) => /^[a-z0-9*.-]+(?::\d+)?$/.test(host))
+        .map((host) => `https://${host}`),
     });
     rp = RelyingParty.fromMetadata(
       {
