@@ -9,155 +9,41 @@
  * The identity port here is a test-only adapter of what `ztgate serve` will wire.
  */
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfigText } from '../../src/config/load.js';
-import type { IdentityAuditEvent } from '../../src/identity/audit.js';
-import { createIdentity, type Identity } from '../../src/identity/identity.js';
-import { caFetch } from '../../src/identity/rp/ca-fetch.js';
-import { SecretBox } from '../../src/identity/secret-box.js';
-import { SESSION_COOKIE, sessionIdFromCookies } from '../../src/identity/session/cookie.js';
-import { toDecisionFacts } from '../../src/identity/session/session-manager.js';
-import { UserAdmin } from '../../src/identity/users.js';
-import { buildEngine } from '../../src/pdp/index.js';
-import type { IdentityPort } from '../../src/pep/ports.js';
-import { startProxy, startUpstream, type Harness, type Upstream } from '../pep/helpers/harness.js';
-import { tempStore, type TempStore } from './helpers/env.js';
+import { SESSION_COOKIE } from '../../src/identity/session/cookie.js';
 import { postPassword } from './helpers/flows.js';
-import {
-  certificateFor,
-  loopbackLookup,
-  TestAgent,
-  type AgentResponse,
-} from './helpers/servers.js';
+import { PASSWORD, startProxiedStack, type ProxiedStack } from './helpers/proxied.js';
+import { TestAgent, type AgentResponse } from './helpers/servers.js';
 
-const PW = 'correct horse battery staple';
 const HTML = { accept: 'text/html,application/xhtml+xml' };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** What `ztgate serve` will wire: identity's sessions, sign-in URL and handoff as the proxy's port. */
-function identityPort(identity: Identity): IdentityPort {
-  return {
-    async resolve(request) {
-      const raw = sessionIdFromCookies(request.cookie);
-      if (raw === undefined) return undefined;
-      const lookup = await identity.sessions.lookup(raw, {
-        certFingerprint: request.clientCertFingerprint,
-      });
-      if (!lookup.ok) return undefined;
-      const facts = toDecisionFacts(lookup.session);
-      return {
-        user: facts.user,
-        session: {
-          id: facts.session.id,
-          mfa: { methods: facts.session.mfa.methods, at: facts.session.mfa.at },
-        },
-        deviceId: lookup.session.record.deviceId ?? undefined,
-        boundCertFingerprint: lookup.session.extras.certFingerprint ?? undefined,
-      };
-    },
-    loginUrl: (returnUrl) => identity.auth.signInUrl(returnUrl),
-    stepUpUrl: (returnUrl) => identity.auth.signInUrl(returnUrl),
-    handoff: (request) => identity.handoff.callback(request),
-    signOut: (request) => identity.handoff.signOut(request),
-  };
-}
-
 describe('signing in on app hosts through the proxy (handoff)', { timeout: 60_000 }, () => {
-  let env: TempStore;
-  let up: Upstream;
-  let proxy: Harness;
-  let identity: Identity;
-  let port = 0;
-  const audit: IdentityAuditEvent[] = [];
-  const tls = certificateFor(['auth.localhost', 'app.localhost', 'other.localhost']);
-  const fetch = caFetch(tls.cert, { lookup: loopbackLookup });
-  const agent = new TestAgent({ fetch, perHost: true });
-  const url = (host: string, path: string) => `https://${host}.localhost:${port}${path}`;
+  let s: ProxiedStack;
+  let agent: TestAgent;
+  const url = (host: 'auth' | 'app' | 'other', path: string) => s.url(host, path);
   const sessionCookie = (host: string) =>
-    agent.jar(`${host}.localhost:${port}`).get(SESSION_COOKIE)?.value;
+    agent.jar(`${host}.localhost:${s.port}`).get(SESSION_COOKIE)?.value;
   const fromUpstream = (r: AgentResponse) =>
     JSON.parse(r.body) as { url: string; headers: Record<string, string> };
   let ticketUrl = '';
 
   before(async () => {
-    env = await tempStore();
-    up = await startUpstream();
-    port = await freePort();
-    const { config } = loadConfigText(
-      [
-        `public_url: https://auth.localhost:${port}`,
-        `data_dir: ${env.dataDir}`,
-        'session: {ttl: 8h, idle: 1h, revalidate: 15m}',
-        'policies:',
-        '  engineering: {allow: [{groups: [engineering]}]}',
-        'routes:',
-        `  - {from: 'https://app.localhost:${port}', to: '${up.url}', policy: engineering}`,
-        `  - {from: 'https://other.localhost:${port}', to: '${up.url}', policy: engineering}`,
-        '',
-      ].join('\n'),
-      join(env.dir, 'ztgate.yaml'),
-    );
-    identity = await createIdentity({
-      config,
-      store: env.store,
-      box: SecretBox.random(),
-      audit: (e) => void audit.push(e),
-      fetch,
-    });
-    await new UserAdmin({ users: env.store.users }).add({
-      email: 'alice@example.com',
-      groups: ['engineering'],
-      password: PW,
-    });
-    const { engine, problems } = buildEngine(config, () => undefined);
-    assert.deepEqual(
-      problems.filter((p) => p.severity === 'error'),
-      [],
-    );
-    proxy = await startProxy(engine, {
-      publicUrl: `https://auth.localhost:${port}`,
-      tls: { cert: tls.cert, key: tls.key },
-      listen: { host: '127.0.0.1', port },
-      identity: identityPort(identity),
-      publicHandler: (req, res) => {
-        const r = res as ServerResponse;
-        identity.handle(req as IncomingMessage, r).then(
-          (handled) => {
-            if (!handled) r.writeHead(404).end();
-          },
-          () => {
-            if (!r.headersSent) r.writeHead(500);
-            r.end();
-          },
-        );
-      },
-    });
+    s = await startProxiedStack();
+    agent = new TestAgent({ fetch: s.fetch, perHost: true });
   });
-  after(async () => {
-    await proxy?.close();
-    await up?.close();
-    await env?.cleanup();
-  });
+  after(() => s?.close());
 
   it('signs in from an app host and comes back to it with a cookie of its own', async () => {
     const page = await agent.request(url('app', '/hello?x=1'), { headers: HTML });
-    assert.equal(new URL(page.url).host, `auth.localhost:${port}`, 'the sign-in page');
+    assert.equal(new URL(page.url).host, `auth.localhost:${s.port}`, 'the sign-in page');
     assert.match(page.body, /Sign in/);
-    const r = await postPassword(agent, page, 'alice@example.com', PW);
+    // CSP form-action applies to every redirect after the form post, up to the app host
+    const csp = page.headers.get('content-security-policy') ?? '';
+    assert.match(
+      csp,
+      new RegExp(`form-action 'self'[^;]* ${url('app', '').replace(/\./g, '\\.')}`),
+    );
+    const r = await postPassword(agent, page, 'alice@example.com', PASSWORD);
     assert.equal(r.status, 200, r.body.slice(0, 500));
     assert.equal(r.url, url('app', '/hello?x=1'));
     const seen = fromUpstream(r);
@@ -166,15 +52,15 @@ describe('signing in on app hosts through the proxy (handoff)', { timeout: 60_00
     const raw = sessionCookie('app');
     assert.ok(raw, 'the app host has its own session cookie');
     assert.equal(sessionCookie('auth'), raw, 'the same session as on the public host');
-    for (const s of up.seen) {
-      assert.ok(!s.url.toLowerCase().includes('ztgate'), `the upstream saw ${s.url}`);
-      assert.ok(!(s.headers.cookie ?? '').includes(SESSION_COOKIE));
+    for (const seen of s.upstream.seen) {
+      assert.ok(!seen.url.toLowerCase().includes('ztgate'), `the upstream saw ${seen.url}`);
+      assert.ok(!(seen.headers.cookie ?? '').includes(SESSION_COOKIE));
     }
-    assert.ok(audit.some((e) => e.action === 'session.handoff_redeemed'));
+    assert.ok(s.audit.some((e) => e.action === 'session.handoff_redeemed'));
   });
 
   it('the second app signs in without the IdP (single sign-on)', async () => {
-    const logins = audit.filter((e) => e.action === 'login.succeeded').length;
+    const logins = s.audit.filter((e) => e.action === 'login.succeeded').length;
     // step by step, to keep the ticket URL for the next test
     let next = url('other', '/reports');
     const hops: string[] = [];
@@ -191,23 +77,25 @@ describe('signing in on app hosts through the proxy (handoff)', { timeout: 60_00
       next = new URL(location, next).href;
     }
     assert.deepEqual(hops, [
-      `other.localhost:${port}/reports`,
-      `auth.localhost:${port}/oauth2/sign_in`,
-      `other.localhost:${port}/.ztgate/callback`,
-      `other.localhost:${port}/reports`,
+      `other.localhost:${s.port}/reports`,
+      `auth.localhost:${s.port}/oauth2/sign_in`,
+      `other.localhost:${s.port}/.ztgate/callback`,
+      `other.localhost:${s.port}/reports`,
     ]);
     assert.equal(sessionCookie('other'), sessionCookie('auth'));
-    assert.equal(audit.filter((e) => e.action === 'login.succeeded').length, logins);
+    assert.equal(s.audit.filter((e) => e.action === 'login.succeeded').length, logins);
   });
 
   it('a used ticket is refused with a page that says what to do', async () => {
     assert.ok(ticketUrl);
-    const r = await new TestAgent({ fetch, perHost: true }).request(ticketUrl, { headers: HTML });
+    const r = await new TestAgent({ fetch: s.fetch, perHost: true }).request(ticketUrl, {
+      headers: HTML,
+    });
     assert.equal(r.status, 400);
     assert.match(r.body, /already used or has expired/);
     assert.match(r.body, /ZT_IDENTITY_HANDOFF_REPLAYED/);
     assert.equal(
-      audit.findLast((e) => e.action === 'session.handoff_refused')?.details?.reason,
+      s.audit.findLast((e) => e.action === 'session.handoff_refused')?.details?.reason,
       'replayed',
     );
   });
@@ -218,7 +106,7 @@ describe('signing in on app hosts through the proxy (handoff)', { timeout: 60_00
     assert.equal(out.status, 302);
     assert.equal(out.headers.get('location'), url('auth', '/oauth2/sign_out'));
     assert.equal(sessionCookie('app'), undefined, 'the app host’s cookie is cleared');
-    assert.equal((await identity.sessions.lookup(raw)).ok, false, 'the session is ended');
+    assert.equal((await s.identity.sessions.lookup(raw)).ok, false, 'the session is ended');
     // the other app's cookie holds the same, now ended, session: back to sign-in
     const other = await agent.request(url('other', '/reports'), { follow: false, headers: HTML });
     assert.equal(other.status, 302);
