@@ -184,9 +184,16 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
     return { location: url, setCookies: setCookie ? [setCookie] : [] };
   };
 
+  /** True when handoff is on and `target` (a validated return URL) is not on the public host. */
+  const needsHandoff = (target: string): boolean => {
+    if (!o.handoff) return false;
+    const url = new URL(target);
+    return url.protocol === 'https:' && normalizeRouteHost(url.host) !== publicHost;
+  };
+
   /**
-   * The handoff URL when `target` (a validated return URL) is on a route host and handoff is on;
-   * undefined for the public host, where the cookie just set is enough.
+   * The handoff URL for a return URL on a route host; undefined for the public host, where the
+   * cookie just set is enough.
    */
   const handoffUrl = (
     req: IncomingMessage,
@@ -195,9 +202,7 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
     expiresAt: number,
     userId: string,
   ): string | undefined => {
-    if (!o.handoff) return undefined;
-    const url = new URL(target);
-    if (url.protocol !== 'https:' || normalizeRouteHost(url.host) === publicHost) return undefined;
+    if (!o.handoff || !needsHandoff(target)) return undefined;
     return o.handoff.issue({
       rawSessionId,
       returnUrl: target,
@@ -233,11 +238,8 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
     req: IncomingMessage,
     target: string,
   ): Promise<string | undefined> => {
-    if (!o.handoff) return undefined;
     const raw = sessionIdFromCookies(req.headers.cookie);
-    if (raw === undefined) return undefined;
-    const url = new URL(target);
-    if (url.protocol !== 'https:' || normalizeRouteHost(url.host) === publicHost) return undefined;
+    if (raw === undefined || !needsHandoff(target)) return undefined;
     const lookup = await o.sessions.lookup(raw, { certFingerprint: o.certFingerprint?.(req) });
     if (!lookup.ok) return undefined;
     return handoffUrl(req, target, raw, lookup.session.record.expiresAt, lookup.session.user.id);
