@@ -207,7 +207,7 @@ export class SessionHandoff {
       path,
       exp: now + HANDOFF_TTL_MS,
       jti: randomBytes(16).toString('base64url'),
-      max: Math.max(1, Math.floor(input.maxAgeSeconds)),
+      max: Number.isFinite(input.maxAgeSeconds) ? Math.max(1, Math.floor(input.maxAgeSeconds)) : 1,
     };
     const ticket = this.o.box.seal(JSON.stringify(body), TICKET_AAD);
     emitAudit(this.audit, {
@@ -225,8 +225,8 @@ export class SessionHandoff {
   }
 
   /**
-   * Redeems a ticket on `host`: checks it, marks it used (once, across replicas), checks the
-   * session again, and returns the cookie and where to go. Throws a ZtError otherwise:
+   * Redeems a ticket on `host`: checks it, checks the session again, marks the ticket used (once,
+   * across replicas), and returns the cookie and where to go. Throws a ZtError otherwise:
    * `ZT_IDENTITY_HANDOFF_INVALID` (malformed, oversized, forged, another host),
    * `ZT_IDENTITY_HANDOFF_EXPIRED`, `ZT_IDENTITY_HANDOFF_REPLAYED`, or the session's failure code
    * (`ZT_IDENTITY_SESSION_INVALID`, `ZT_IDENTITY_SESSION_DEVICE_MISMATCH`, ...). Store failures
