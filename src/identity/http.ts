@@ -106,8 +106,10 @@ export function redirect(
   location: string,
   setCookies: readonly string[] = [],
   status = 302,
+  headers: Record<string, string> = {},
 ): void {
   securityHeaders(res);
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   if (setCookies.length > 0) res.setHeader('Set-Cookie', [...setCookies]);
   res.statusCode = status;
   res.setHeader('Location', location);

@@ -24,6 +24,7 @@ import type { FetchLike } from './rp/ca-fetch.js';
 import type { IdpKind } from './rp/provision.js';
 import { RelyingParty } from './rp/relying-party.js';
 import type { SecretBox } from './secret-box.js';
+import { SessionHandoff } from './session/handoff.js';
 import { SessionManager, sessionPolicyFromConfig } from './session/session-manager.js';
 import type { ThrottlePolicy } from './throttle.js';
 import { TokenService } from './token/tokens.js';
@@ -54,11 +55,19 @@ export interface Identity {
   readonly mfa: MfaStore;
   readonly rp: RelyingParty;
   readonly auth: AuthHandler;
+  /**
+   * Sign-in handoff to route hosts: the proxy's identity port calls `handoff.callback(request)` for
+   * `/.ztgate/callback` and `handoff.signOut(request)` for `/.ztgate/sign_out` on route hosts.
+   */
+  readonly handoff: SessionHandoff;
   /** set with `identity: {builtin: {}}` */
   readonly idp: BuiltinIdp | undefined;
   /** Serves `/oidc/*` (built-in IdP) and `/oauth2/*`; resolves false for other paths. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
-  /** Housekeeping (run every few minutes): expired sessions, codes, sign-in states, token records. */
+  /**
+   * Housekeeping (run every few minutes): expired sessions, codes, sign-in states, token records,
+   * used handoff tickets.
+   */
   sweep(): Promise<number>;
 }
 
@@ -125,6 +134,10 @@ export async function createIdentity(o: IdentityOptions): Promise<Identity> {
       ...(o.throttle ? { throttle: o.throttle } : {}),
       ...(o.clientIp ? { clientIp: o.clientIp } : {}),
       ...(o.outboundCa ? { outboundCa: o.outboundCa } : {}),
+      // a sign-in form's redirects end on the route host it started from (handoff)
+      formActionOrigins: routeHosts(config.routes)
+        .filter((host) => /^[a-z0-9*.-]+(?::\d+)?$/.test(host))
+        .map((host) => `https://${host}`),
     });
     rp = RelyingParty.fromMetadata(
       {
@@ -144,7 +157,16 @@ export async function createIdentity(o: IdentityOptions): Promise<Identity> {
     );
   }
   sessions.setRevalidator(rp.revalidator);
+  const handoff = new SessionHandoff({
+    sessions,
+    settings: store.settings,
+    box,
+    publicUrl,
+    now,
+    ...(o.audit ? { audit: o.audit } : {}),
+  });
   const auth = createAuthHandler({
+    handoff,
     rp,
     kind,
     sessions,
@@ -165,6 +187,7 @@ export async function createIdentity(o: IdentityOptions): Promise<Identity> {
     mfa,
     rp,
     auth,
+    handoff,
     idp,
     handle: async (req, res) =>
       (builtin ? await builtin.handle(req, res) : false) || auth.handle(req, res),
@@ -172,6 +195,7 @@ export async function createIdentity(o: IdentityOptions): Promise<Identity> {
       (await sessions.sweep()) +
       (await rp.sweep()) +
       (await tokens.sweep()) +
+      (await handoff.sweep()) +
       (builtin ? await builtin.sweep() : await mfa.sweep()),
   };
 }

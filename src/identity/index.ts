@@ -45,6 +45,18 @@ export {
   type SessionRevalidator,
 } from './session/session-manager.js';
 export {
+  HANDOFF_CALLBACK_PATH,
+  HANDOFF_TTL_MS,
+  SessionHandoff,
+  type HandoffIssueInput,
+  type HandoffRedeemInput,
+  type HandoffRedemption,
+  type RouteHostRedirect,
+  type RouteHostRequest,
+  type RouteHostSignOutRequest,
+  type SessionHandoffOptions,
+} from './session/handoff.js';
+export {
   createAuthHandler,
   DEFAULT_AUTH_PATHS,
   type AuthHandler,

@@ -19,14 +19,18 @@ export {
   type Dependency,
   type DeviceFactsPort,
   type DeviceLookup,
+  type HandoffRequest,
   type IdentityPort,
   type IdentityRequest,
   type MaybePromise,
+  type PortRedirect,
   type ReadinessCheck,
   type ResolvedIdentity,
   type ResolvedSession,
   type ResolvedUser,
+  type SignOutRequest,
 } from './ports.js';
+export { isReservedPath, RESERVED_PATHS } from './pipeline/answer-reserved.js';
 export { auditWriterPort } from './audit-port.js';
 export { AssertionSigner, verifyAssertion, MAX_ASSERTION_TTL_MS } from './assertion/assertion.js';
 export { KeyRing, MemoryKeyRingStorage, type KeyRingStorage } from './assertion/key-ring.js';

@@ -63,6 +63,34 @@ export interface ResolvedIdentity {
   readonly boundCertFingerprint?: string | undefined;
 }
 
+/** `GET /.ztgate/callback?ticket=...` on a route host: a sign-in handed over from the public host. */
+export interface HandoffRequest {
+  /** the request host, as routed (`app.example.com`, `app.example.com:8443`) */
+  readonly host: string;
+  /** the raw query string, without `?` (it carries the ticket: never log it) */
+  readonly query: string;
+  readonly sourceIp: string;
+  /** as in IdentityRequest: only a certificate that verified against the client CA */
+  readonly clientCertFingerprint: string | undefined;
+}
+
+/** `/.ztgate/sign_out` on a route host. */
+export interface SignOutRequest {
+  readonly host: string;
+  /** the raw `Cookie` header of the route host, if any */
+  readonly cookie: string | undefined;
+  readonly sourceIp: string;
+  readonly clientCertFingerprint: string | undefined;
+}
+
+/** Where to send the browser, and the cookies to set on the route host on the way. */
+export interface PortRedirect {
+  /** an absolute URL */
+  readonly location: string;
+  /** `Set-Cookie` values */
+  readonly setCookies: readonly string[];
+}
+
 /**
  * Identity: sessions (cookies), bearer tokens and sign-in URLs. `resolve` returns undefined when
  * the request carries no valid credential (missing, expired, revoked): the PDP then answers
@@ -74,6 +102,18 @@ export interface IdentityPort {
   loginUrl(returnUrl: string): string;
   /** where a browser goes to satisfy the PDP's `step_up` requirement, then back to `returnUrl` */
   stepUpUrl(returnUrl: string, requirement: StepUpRequirement): string;
+  /**
+   * Redeems a sign-in handoff ticket on a route host (`/.ztgate/callback`): the session cookie for
+   * that host and where to go next. Throws a `ZtError` to refuse it (used, expired, forged, another
+   * host, session ended: 400), or an unavailable error (`PortUnavailableError`,
+   * `ZT_STORE_UNAVAILABLE`, ...: 503). Without it, `/.ztgate/callback` is a 404.
+   */
+  handoff?(request: HandoffRequest): MaybePromise<PortRedirect>;
+  /**
+   * Signs a route host out (`/.ztgate/sign_out`): ends the session of its cookie, clears the
+   * cookie, and continues at the public host's sign-out. Without it, `/.ztgate/sign_out` is a 404.
+   */
+  signOut?(request: SignOutRequest): MaybePromise<PortRedirect>;
 }
 
 export interface DeviceLookup {

@@ -8,7 +8,9 @@
  * - WebSocket upgrades (HTTP/1.1): the same steps, then a tunnel registered for revocation;
  * - on the public host: `/api/authz/auth-request` (nginx), `/api/authz/forward-auth` (Traefik,
  *   Caddy), `/api/authz/ext-authz/` (Envoy), the JWKS, `/healthz`, `/readyz`, and whatever the
- *   composition root mounts (`publicHandler`: sign-in, portal, admin).
+ *   composition root mounts (`publicHandler`: sign-in, portal, admin);
+ * - on route hosts: `/.ztgate/*`, reserved for ztgate and never forwarded (the sign-in handoff
+ *   `/.ztgate/callback` and `/.ztgate/sign_out`, through the identity port).
  * An optional plain-HTTP listener serves Prometheus `/metrics`.
  */
 import { randomUUID } from 'node:crypto';
@@ -48,6 +50,7 @@ import { forward } from './pipeline/forward.js';
 import { loadDevice } from './pipeline/load-device.js';
 import { loadIdentity } from './pipeline/load-identity.js';
 import { normalizePath } from './pipeline/normalize-path.js';
+import { answerReserved, isReservedPath } from './pipeline/answer-reserved.js';
 import { openTunnel } from './pipeline/open-tunnel.js';
 import { recordDecision } from './pipeline/record-decision.js';
 import { runSteps, type Step } from './pipeline/step.js';
@@ -216,6 +219,8 @@ export function createProxy(options: ProxyOptions): Proxy {
       if (p === JWKS_PATH && options.jwks) return () => jwksReply(rt);
       return PUBLIC;
     }
+    // Checked before anything reaches a route: an upstream must never see these requests.
+    if (isReservedPath(p)) return answerReserved;
     // Envoy sends ext_authz checks with the original Host.
     if (ctx.trustedPeer && p.startsWith(`${EXT_AUTHZ_PREFIX}/`)) return FORWARD_AUTH['ext-authz'];
     if ((p === '/healthz' || p === '/readyz') && !rt.engine.routes.match(ctx.host, p)) {
@@ -316,7 +321,7 @@ export function createProxy(options: ProxyOptions): Proxy {
       const pre = await runSteps(PRELUDE, ctx);
       if (pre !== undefined) return pre;
       ctx.routeHost = normalizeHost(ctx.host);
-      if (rt.isPublicHost(ctx.routeHost)) return notFound(ctx);
+      if (rt.isPublicHost(ctx.routeHost) || isReservedPath(ctx.path)) return notFound(ctx);
       return runSteps(TUNNEL_STEPS, ctx);
     })().then(done, (e: unknown) => done(internalError(ctx, e)));
   }

@@ -177,6 +177,12 @@ export const errorCatalog = {
     'the step-up sign-in did not give the fresh multi-factor authentication the policy asks for, or came back for another user',
   ZT_IDENTITY_RETURN_URL_REFUSED:
     'a return URL points outside ztgate and its routes, or is written in an ambiguous way',
+  ZT_IDENTITY_HANDOFF_INVALID:
+    'a sign-in handoff ticket (`/.ztgate/callback`) is malformed, forged or for another host (audited)',
+  ZT_IDENTITY_HANDOFF_EXPIRED:
+    'a sign-in handoff ticket is older than 60 seconds: open the app again to get a new one',
+  ZT_IDENTITY_HANDOFF_REPLAYED:
+    'a sign-in handoff ticket was already used (each works once, on every replica) (audited)',
   ZT_IDENTITY_LOGOUT_TOKEN_INVALID: 'a back-channel logout token failed validation',
   ZT_IDENTITY_TOKEN_INVALID:
     'a bearer token is malformed, badly signed, for another issuer or audience, expired or not yet valid',

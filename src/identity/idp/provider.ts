@@ -68,6 +68,11 @@ export interface BuiltinIdpOptions {
   readonly clientIp?: (req: IncomingMessage) => string;
   /** PEM CA certificates to trust when calling clients back (back-channel logout) */
   readonly outboundCa?: string;
+  /**
+   * More origins a sign-in form's redirect chain may end on (`https://app.example.com`,
+   * `https://*.example.com`): the route hosts a sign-in returns to through the handoff.
+   */
+  readonly formActionOrigins?: readonly string[];
 }
 
 export interface BuiltinIdp {
@@ -139,8 +144,9 @@ export async function createBuiltinIdp(o: BuiltinIdpOptions): Promise<BuiltinIdp
   const mfa = new MfaStore(o.settings, o.box, now);
   const throttle = new LoginThrottle(o.settings, audit, now, o.throttle);
   const pageContext = { mount: mountPath };
-  // Form posts end in a redirect to a client's redirect_uri; CSP form-action applies to redirects.
-  const formOrigins = new Set<string>();
+  // Form posts end in a redirect to a client's redirect_uri; CSP form-action applies to redirects,
+  // all the way: ztgate's own callback goes on to the route host the sign-in started from.
+  const formOrigins = new Set<string>(o.formActionOrigins ?? []);
   for (const c of o.clients) {
     for (const u of [...c.redirectUris, ...(c.postLogoutRedirectUris ?? [])])
       formOrigins.add(new URL(u).origin);

@@ -12,6 +12,11 @@
  * Every return URL goes through return-url.ts. A sign-in always creates a new session id and ends
  * the one the browser presented (session fixation). A step-up sign-in must come back for the same
  * user; it moves the session to a new id and records the fresh MFA.
+ *
+ * The session cookie is set on the public host; a return URL on a route host (an app) goes through
+ * a one-time handoff ticket (session/handoff.ts) so that host gets the cookie too. `sign_in` for a
+ * route host with a valid session on the public host skips the IdP and hands the session over at
+ * once (single sign-on across apps).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ZtError, type ErrorCode } from '../../shared/errors.js';
@@ -22,7 +27,8 @@ import { BodyError, pageCsp, readForm, redirect, sendHtml, sendJson, socketIp } 
 import { messagePage } from '../idp/pages.js';
 import { validateReturnUrl, type ReturnUrlPolicy } from '../return-url.js';
 import { clearSessionCookie, sessionIdFromCookies } from '../session/cookie.js';
-import type { ActiveSession, SessionManager } from '../session/session-manager.js';
+import { normalizeRouteHost, type SessionHandoff } from '../session/handoff.js';
+import type { ActiveSession, CreatedSession, SessionManager } from '../session/session-manager.js';
 import { provisionUser, userIdFor, type IdpKind } from './provision.js';
 import type { RelyingParty } from './relying-party.js';
 
@@ -71,6 +77,11 @@ export interface AuthHandlerOptions {
   readonly certFingerprint?: (req: IncomingMessage) => string | undefined;
   /** the enrolled device the request came from, recorded on the session */
   readonly deviceId?: (req: IncomingMessage) => string | undefined;
+  /**
+   * Hands sessions over to route hosts (return URLs on another host than the public one); without
+   * it the cookie is set on the public host only.
+   */
+  readonly handoff?: SessionHandoff;
 }
 
 export interface AuthHandler {
@@ -114,6 +125,9 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
   const clientIp = o.clientIp ?? socketIp;
   const csp = pageCsp();
   const page = { mount: '/oidc' };
+  const publicHost = normalizeRouteHost(new URL(o.publicUrl).host);
+  // The ticket is a credential: its URL must not reach another site as a Referer.
+  const handoffHeaders = { 'Referrer-Policy': 'no-referrer' };
 
   const returnTo = (raw: string | null | undefined): string => {
     const r = validateReturnUrl(raw ?? '/', o.returnUrls);
@@ -168,6 +182,67 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
       },
     });
     return { location: url, setCookies: setCookie ? [setCookie] : [] };
+  };
+
+  /** True when handoff is on and `target` (a validated return URL) is not on the public host. */
+  const needsHandoff = (target: string): boolean => {
+    if (!o.handoff) return false;
+    const url = new URL(target);
+    return url.protocol === 'https:' && normalizeRouteHost(url.host) !== publicHost;
+  };
+
+  /**
+   * The handoff URL for a return URL on a route host; undefined for the public host, where the
+   * cookie just set is enough.
+   */
+  const handoffUrl = (
+    req: IncomingMessage,
+    target: string,
+    rawSessionId: string,
+    expiresAt: number,
+    userId: string,
+  ): string | undefined => {
+    if (!o.handoff || !needsHandoff(target)) return undefined;
+    return o.handoff.issue({
+      rawSessionId,
+      returnUrl: target,
+      maxAgeSeconds: (expiresAt - now()) / 1000,
+      userId,
+      sourceIp: clientIp(req),
+    });
+  };
+
+  /** Back to the return URL with the new session's cookie, through a handoff for a route host. */
+  const finishSignIn = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: string,
+    session: CreatedSession,
+  ): void => {
+    const via = handoffUrl(
+      req,
+      target,
+      session.rawId,
+      session.record.expiresAt,
+      session.record.userId,
+    );
+    if (via) redirect(res, via, [session.cookie], 302, handoffHeaders);
+    else redirect(res, target, [session.cookie]);
+  };
+
+  /**
+   * Single sign-on across apps: `sign_in` for a route host from a browser whose session on the
+   * public host is still valid (same device certificate) goes straight to that host, no IdP.
+   */
+  const reuseSession = async (
+    req: IncomingMessage,
+    target: string,
+  ): Promise<string | undefined> => {
+    const raw = sessionIdFromCookies(req.headers.cookie);
+    if (raw === undefined || !needsHandoff(target)) return undefined;
+    const lookup = await o.sessions.lookup(raw, { certFingerprint: o.certFingerprint?.(req) });
+    if (!lookup.ok) return undefined;
+    return handoffUrl(req, target, raw, lookup.session.record.expiresAt, lookup.session.user.id);
   };
 
   const callback = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -228,7 +303,8 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
           source_ip: clientIp(req),
           details: { amr: identity.amr, methods },
         });
-        redirect(res, result.returnTo, [rotated.cookie]);
+        // the route host's cookie still holds the old, now revoked, id: hand the new one over
+        finishSignIn(req, res, result.returnTo, rotated);
         return;
       }
       // the session ended meanwhile: this is a complete sign-in of its own
@@ -246,7 +322,7 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
       ...(deviceId ? { deviceId } : {}),
       sourceIp: clientIp(req),
     });
-    redirect(res, result.returnTo, [created.cookie]);
+    finishSignIn(req, res, result.returnTo, created);
   };
 
   const signOut = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -328,10 +404,15 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
       switch (path) {
         case paths.signIn: {
           if (method !== 'GET') break;
-          const r = await loginRedirect(
-            req,
+          const target = returnTo(
             new URL(req.url ?? '/', origin).searchParams.get('return_to') ?? '/',
           );
+          const sso = await reuseSession(req, target);
+          if (sso !== undefined) {
+            redirect(res, sso, [], 302, handoffHeaders);
+            return true;
+          }
+          const r = await loginRedirect(req, target);
           redirect(res, r.location, r.setCookies);
           return true;
         }

@@ -12,7 +12,8 @@ import { PAGE_CSP, renderPage, SECURITY_HEADERS } from './error-page.js';
 
 export interface Reply {
   readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
+  /** a list only for `set-cookie` */
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
   readonly body: string;
   /** for the access log: the error code, if any */
   readonly code: ErrorCode | undefined;
@@ -24,7 +25,7 @@ export interface Reply {
 
 function reply(
   status: number,
-  headers: Record<string, string>,
+  headers: Record<string, string | readonly string[]>,
   body: string,
   code: ErrorCode | undefined,
   reason: string | undefined,
@@ -147,6 +148,78 @@ export function serverError(ctx: RequestContext, status: number, code: ErrorCode
     );
   }
   return json(status, { error, request_id: ctx.id }, code, undefined, {}, close);
+}
+
+/** 405 on one of ztgate's own paths. */
+export function methodNotAllowed(ctx: RequestContext, allow: string, close: boolean): Reply {
+  const headers = { allow };
+  if (ctx.browser) {
+    const r = page(
+      405,
+      'Method not allowed',
+      [`This address answers ${allow} only.`],
+      ctx,
+      'ZT_PEP_REQUEST_REJECTED',
+      'method-not-allowed',
+      undefined,
+      close,
+    );
+    return { ...r, headers: { ...r.headers, ...headers } };
+  }
+  return json(
+    405,
+    { error: 'method_not_allowed', allow, request_id: ctx.id },
+    'ZT_PEP_REQUEST_REJECTED',
+    'method-not-allowed',
+    headers,
+    close,
+  );
+}
+
+/** A redirect the identity port asked for (sign-in handoff, sign-out), with its cookies. */
+export function portRedirect(
+  location: string,
+  setCookies: readonly string[],
+  reason: string,
+): Reply {
+  return reply(
+    302,
+    {
+      ...SECURITY_HEADERS,
+      location,
+      ...(setCookies.length > 0 ? { 'set-cookie': setCookies } : {}),
+    },
+    '',
+    undefined,
+    reason,
+  );
+}
+
+export const HANDOFF_REFUSED_MESSAGE =
+  'this sign-in link was already used or has expired — open the app again';
+
+/** 400: a sign-in handoff ticket the identity port refused (used, expired, forged, other host). */
+export function handoffRefused(ctx: RequestContext, code: ErrorCode): Reply {
+  if (ctx.browser) {
+    return page(
+      400,
+      'Sign-in link not valid',
+      [
+        'This sign-in link was already used or has expired.',
+        `Open the app again: https://${ctx.host}/`,
+        `Reason: ${code}`,
+      ],
+      ctx,
+      code,
+      'handoff-refused',
+    );
+  }
+  return json(
+    400,
+    { error: 'handoff_refused', code, message: HANDOFF_REFUSED_MESSAGE, request_id: ctx.id },
+    code,
+    'handoff-refused',
+  );
 }
 
 /** Not signed in: a browser goes to sign in, an API client gets 401. */

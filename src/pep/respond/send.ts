@@ -19,11 +19,12 @@ function writeResponse(ctx: RequestContext, res: AnyResponse, reply: Reply): voi
     return;
   }
   const body = ctx.method === 'HEAD' ? '' : reply.body;
-  const headers: Record<string, string | number> = {
-    ...reply.headers,
-    'x-request-id': ctx.id,
-    'content-length': Buffer.byteLength(reply.body),
-  };
+  const headers: Record<string, string | number | string[]> = {};
+  for (const [name, value] of Object.entries(reply.headers)) {
+    headers[name] = typeof value === 'string' ? value : [...value];
+  }
+  headers['x-request-id'] = ctx.id;
+  headers['content-length'] = Buffer.byteLength(reply.body);
   if (!ctx.h2 && (reply.close || ctx.rt.draining)) headers.connection = 'close';
   res.writeHead(reply.status, headers);
   res.end(body);
@@ -34,8 +35,10 @@ export function writeRaw(socket: Duplex, requestId: string, reply: Reply): void 
   if (socket.destroyed) return;
   let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ''}\r\n`;
   for (const [name, value] of Object.entries(reply.headers)) {
-    if (/[\r\n]/.test(value)) continue;
-    head += `${name}: ${value}\r\n`;
+    for (const v of typeof value === 'string' ? [value] : value) {
+      if (/[\r\n]/.test(v)) continue;
+      head += `${name}: ${v}\r\n`;
+    }
   }
   head += `x-request-id: ${requestId}\r\ncontent-length: ${Buffer.byteLength(reply.body)}\r\nconnection: close\r\n\r\n`;
   socket.end(head + reply.body);

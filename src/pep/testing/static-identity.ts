@@ -23,7 +23,7 @@ export class StaticIdentityDouble implements IdentityPort {
   recordRequests = false;
 
   constructor(
-    private readonly publicUrl: string,
+    protected readonly publicUrl: string,
     tokens: Readonly<Record<string, ResolvedIdentity>> = {},
   ) {
     for (const [t, id] of Object.entries(tokens)) this.tokens.set(t, id);

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LookupFunction } from 'node:net';
 import { caFetch, type FetchLike } from '../../../src/identity/rp/ca-fetch.js';
 
 export interface TestCertificate {
@@ -57,6 +58,59 @@ export function testCertificate(): TestCertificate {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A self-signed P-256 certificate naming each of `names` exactly (`auth.localhost`, ...): Node does
+ * not match `*.localhost` (too few labels), so tests that use several hosts name them all.
+ */
+export function certificateFor(names: readonly string[]): TestCertificate {
+  const dir = mkdtempSync(join(tmpdir(), 'ztgate-tls-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${names[0] ?? 'localhost'}`,
+        '-addext',
+        `subjectAltName=${[...names.map((n) => `DNS:${n}`), 'IP:127.0.0.1'].join(',')}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    return {
+      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A DNS lookup that sends every name to 127.0.0.1 (`app.localhost`, `auth.localhost`, ...). */
+export const loopbackLookup: LookupFunction = (_hostname, options, callback) => {
+  if ((options as { all?: boolean }).all === true) {
+    (callback as unknown as (err: null, addresses: { address: string; family: number }[]) => void)(
+      null,
+      [{ address: '127.0.0.1', family: 4 }],
+    );
+  } else {
+    callback(null, '127.0.0.1', 4);
+  }
+};
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -109,22 +163,42 @@ export interface AgentResponse {
   readonly body: string;
 }
 
+type Jar = Map<string, { value: string; path: string }>;
+
 /**
- * A browser stand-in: keeps cookies (by name and path, on every host: tests use localhost only),
- * follows redirects, sends Origin on POSTs like a browser would.
+ * A browser stand-in: keeps cookies (by name and path, on every host: tests use localhost only;
+ * with `perHost`, by host as a browser does), follows redirects, sends Origin on POSTs like a
+ * browser would.
  */
 export class TestAgent {
-  readonly cookies = new Map<string, { value: string; path: string }>();
-  private readonly fetch = testFetch();
+  /** the cookies (without `perHost`) */
+  readonly cookies: Jar = new Map();
+  private readonly hosts = new Map<string, Jar>();
+  private readonly fetch: FetchLike;
+  private readonly perHost: boolean;
 
-  cookieHeader(path: string): string {
-    return [...this.cookies.entries()]
+  constructor(options: { fetch?: FetchLike; perHost?: boolean } = {}) {
+    this.fetch = options.fetch ?? testFetch();
+    this.perHost = options.perHost ?? false;
+  }
+
+  /** The cookies kept for `host` (`app.localhost:8443`); all of them without `perHost`. */
+  jar(host: string): Jar {
+    if (!this.perHost) return this.cookies;
+    let jar = this.hosts.get(host);
+    if (!jar) this.hosts.set(host, (jar = new Map<string, { value: string; path: string }>()));
+    return jar;
+  }
+
+  cookieHeader(path: string, host = ''): string {
+    return [...this.jar(host).entries()]
       .filter(([, c]) => path.startsWith(c.path))
       .map(([n, c]) => `${n}=${c.value}`)
       .join('; ');
   }
 
-  private store(headers: Headers): void {
+  private store(headers: Headers, host: string): void {
+    const jar = this.jar(host);
     for (const line of headers.getSetCookie()) {
       const [pair, ...attrs] = line.split(';').map((s) => s.trim());
       const eq = (pair ?? '').indexOf('=');
@@ -138,8 +212,8 @@ export class TestAgent {
         if (k?.toLowerCase() === 'max-age' && Number(v) <= 0) remove = true;
         if (k?.toLowerCase() === 'expires' && v && Date.parse(v) < Date.now()) remove = true;
       }
-      if (remove || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, { value, path });
+      if (remove || value === '') jar.delete(name);
+      else jar.set(name, { value, path });
     }
   }
 
@@ -168,12 +242,12 @@ export class TestAgent {
     for (let hop = 0; hop < 20; hop++) {
       const u = new URL(target);
       const headers: Record<string, string> = { ...(init.headers ?? {}) };
-      const cookie = this.cookieHeader(u.pathname);
+      const cookie = this.cookieHeader(u.pathname, u.host);
       if (cookie) headers.cookie = cookie;
       if (contentType) headers['content-type'] = contentType;
       if (method === 'POST' && !headers.origin) headers.origin = u.origin;
       const res = await this.fetch(target, { method, headers, body });
-      this.store(res.headers);
+      this.store(res.headers, u.host);
       const location = res.headers.get('location');
       if (init.follow !== false && location && res.status >= 300 && res.status < 400) {
         target = new URL(location, target).href;
