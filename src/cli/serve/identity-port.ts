@@ -140,6 +140,9 @@ export function serverIdentityPort(identity: Identity, o: IdentityPortOptions): 
       return resolveSession(raw, request);
     },
     loginUrl: (returnUrl) => identity.auth.signInUrl(returnUrl),
+    // `/.ztgate/callback` and `/.ztgate/sign_out` on route hosts (docs/identity.md, "handoff")
+    handoff: (request) => identity.handoff.callback(request),
+    signOut: (request) => identity.handoff.signOut(request),
     stepUpUrl: (returnUrl: string, requirement: StepUpRequirement) => {
       const q = new URLSearchParams({ return_to: returnUrl });
       if (requirement.max_age !== undefined) q.set('max_age', String(requirement.max_age));
