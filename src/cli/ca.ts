@@ -16,8 +16,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 import {
   CONFIG_PATH_ENV,
   defaultConfigPath,
+  defaultTrustDomain,
   loadConfigFile,
+  pkiSettings,
   readSecretFile,
+  type PkiSettings,
 } from '../config/index.js';
 import { parseDuration } from '../shared/duration.js';
 import { ZtError } from '../shared/errors.js';
@@ -58,6 +61,8 @@ export interface CaLocation {
   readonly store: string | undefined;
   /** `https://host[:port]` from the config, when one was read */
   readonly publicUrl: string | undefined;
+  /** the config's `pki:` (trust domain, default lifetimes), when one was read */
+  readonly pki?: PkiSettings;
 }
 
 /** `--data-dir` wins; else the config (explicit, `$ZTGATE_CONFIG` or `./ztgate.yaml` if present); else `./.ztgate`. */
@@ -75,6 +80,7 @@ export function resolveCaLocation(
       dataDir: config.data_dir,
       store: o.store ?? config.store,
       publicUrl: config.public_url,
+      pki: pkiSettings(config),
     };
   }
   return { dataDir: resolve('.ztgate'), store: o.store, publicUrl: undefined };
@@ -136,7 +142,7 @@ export interface CaInitOptions extends CaLocationOptions {
 export async function caInit(o: CaInitOptions, io: Io): Promise<number> {
   const loc = resolveCaLocation(o);
   const publicUrl = loc.publicUrl ?? 'https://auth.localhost:8443';
-  const trustDomain = o.trustDomain ?? new URL(publicUrl).hostname.toLowerCase();
+  const trustDomain = o.trustDomain ?? loc.pki?.trustDomain ?? defaultTrustDomain(publicUrl);
   const crlUrl = o.crlUrl ?? `${publicUrl.replace(/\/+$/, '')}/pki/crl`;
   const passphrase = await readPassphrase(o.rootPassphraseFile, io);
   const result = await withStore(loc, true, (store) =>
@@ -236,6 +242,8 @@ export async function caIssue(o: CaIssueOptions, io: Io): Promise<number> {
     csr = await createCsr(privateKey, publicKey);
     keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   }
+  // Without `--ttl`, the config's lifetime for the type (`pki.*_ttl`), else the type's default.
+  const ttlMs = o.ttl ?? configTtl(loc.pki, o.type);
   const policy =
     o.requester === undefined
       ? IssuancePolicy.unrestricted()
@@ -250,7 +258,7 @@ export async function caIssue(o: CaIssueOptions, io: Io): Promise<number> {
         ...(o.device !== undefined ? { deviceId: o.device } : {}),
         ...(o.user !== undefined ? { userId: o.user } : {}),
         ...(o.spiffeId !== undefined ? { spiffeId: o.spiffeId } : {}),
-        ...(o.ttl !== undefined ? { ttlMs: o.ttl } : {}),
+        ...(ttlMs !== undefined ? { ttlMs } : {}),
       },
       { requester: o.requester ?? 'operator', policy },
     ),
@@ -272,6 +280,18 @@ export async function caIssue(o: CaIssueOptions, io: Io): Promise<number> {
     io.stdout(issued.chainPem);
   }
   return 0;
+}
+
+function configTtl(pki: PkiSettings | undefined, type: CertificateType): number | undefined {
+  if (!pki) return undefined;
+  switch (type) {
+    case 'server':
+      return pki.serverCertTtlMs;
+    case 'device':
+      return pki.deviceCertTtlMs;
+    case 'svid':
+      return pki.svidTtlMs;
+  }
 }
 
 function issuedJson(c: IssuedCertificate, o: CaIssueOptions): Record<string, unknown> {
@@ -526,7 +546,10 @@ export function registerCaCommands(program: Command, io: Io): void {
 
   withLocation(ca.command('init'))
     .description('create the root and the online intermediate CA under <data_dir>/pki')
-    .option('--trust-domain <name>', 'SPIFFE trust domain (default: the host of public_url)')
+    .option(
+      '--trust-domain <name>',
+      "SPIFFE trust domain (default: the config's pki.trust_domain, else the host of public_url)",
+    )
     .option(
       '--crl-url <url>',
       'CRL distribution point written into certificates (default: {public_url}/pki/crl)',
@@ -569,7 +592,11 @@ export function registerCaCommands(program: Command, io: Io): void {
     .option('--device <id>', 'device: the device id')
     .option('--user <id>', 'device: the user the device belongs to')
     .option('--spiffe-id <uri>', 'svid: spiffe://trust-domain/path')
-    .option('--ttl <duration>', 'lifetime (default: server and device 30d, svid 1h)', ttl)
+    .option(
+      '--ttl <duration>',
+      "lifetime (default: the config's pki.*_ttl; server and device 30d, svid 1h)",
+      ttl,
+    )
     .option('--requester <name>', 'issue on behalf of this requester, under the issuance policy')
     .option('--policy <file>', 'issuance policy (default <data_dir>/pki/issuance-policy.yaml)')
     .option('--out <file>', 'write the PEM chain to FILE instead of standard output')

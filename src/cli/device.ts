@@ -9,14 +9,18 @@ import { defaultConfigPath, loadConfigFile } from '../config/load.js';
 import type { DeviceCertificateIssuer, RevocationReason } from '../device/enroll/issuer.js';
 import { listDevices, revokeDevice, showDevice, type DeviceSummary } from '../device/inventory.js';
 import type { PostureHistoryStore } from '../device/report/history.js';
-import { DEFAULT_DEVICE_SETTINGS, type DeviceTrustSettings } from '../device/settings.js';
+import {
+  deviceSettingsFrom,
+  type DevicesConfig,
+  type DeviceTrustSettings,
+} from '../device/settings.js';
 import { openEventBus } from '../store/events/index.js';
 import { openStore, storeOptionsFromUrl, type StoreOptions } from '../store/open.js';
 import type { DeviceState, Store } from '../store/store.js';
 import { formatTable } from './audit.js';
 import { parseFormat, runCommand, type Io, type OutputFormat } from './output.js';
 
-/** What the composition root may inject (tests, and later the config's `devices:` and the CA). */
+/** What the composition root may inject (tests; settings default to the config's `devices:`). */
 export interface DeviceCliDeps {
   readonly settings?: (configFile: string) => DeviceTrustSettings;
   readonly issuer?: (store: Store, dataDir: string) => DeviceCertificateIssuer | undefined;
@@ -55,14 +59,20 @@ function limitOption(value: string): number {
 
 async function withDeviceStore<T>(
   opts: Common,
-  work: (store: Store, options: StoreOptions, file: string, dataDir: string) => Promise<T>,
+  work: (
+    store: Store,
+    options: StoreOptions,
+    file: string,
+    dataDir: string,
+    devices: DevicesConfig,
+  ) => Promise<T>,
 ): Promise<T> {
   const file = opts.config ?? defaultConfigPath(process.env);
   const { config } = loadConfigFile(file, { readSecrets: false });
   const storeOptions = storeOptionsFromUrl(config.store, config.data_dir, { create: false });
   const store = await openStore(storeOptions);
   try {
-    return await work(store, storeOptions, file, config.data_dir);
+    return await work(store, storeOptions, file, config.data_dir, config.devices);
   } finally {
     await store.close();
   }
@@ -93,8 +103,8 @@ function rowOf(d: DeviceSummary): string[] {
 
 export function registerDeviceCommands(program: Command, io: Io, deps: DeviceCliDeps = {}): void {
   const now = deps.now ?? Date.now;
-  const settingsFor = (file: string): DeviceTrustSettings =>
-    deps.settings?.(file) ?? DEFAULT_DEVICE_SETTINGS;
+  const settingsFor = (file: string, devices: DevicesConfig): DeviceTrustSettings =>
+    deps.settings?.(file) ?? deviceSettingsFrom(devices);
   const device = program.command('device').description('list, inspect and revoke enrolled devices');
 
   device
@@ -115,10 +125,10 @@ export function registerDeviceCommands(program: Command, io: Io, deps: DeviceCli
         opts: Common & { user?: string; state?: DeviceState; limit?: number; cursor?: string },
       ) =>
         runCommand(io, opts.format, () =>
-          withDeviceStore(opts, async (store, _o, file) => {
+          withDeviceStore(opts, async (store, _o, file, _dataDir, devices) => {
             const page = await listDevices(store.devices, {
               now: now(),
-              settings: settingsFor(file),
+              settings: settingsFor(file, devices),
               ...(opts.user !== undefined ? { user: opts.user } : {}),
               ...(opts.state !== undefined ? { state: opts.state } : {}),
               ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
@@ -149,10 +159,10 @@ export function registerDeviceCommands(program: Command, io: Io, deps: DeviceCli
     .option('--format <format>', 'text or json', parseFormat, 'text')
     .action(async (id: string, opts: Common) =>
       runCommand(io, opts.format, () =>
-        withDeviceStore(opts, async (store, _o, file) => {
+        withDeviceStore(opts, async (store, _o, file, _dataDir, devices) => {
           const d = await showDevice(store.devices, id, {
             now: now(),
-            settings: settingsFor(file),
+            settings: settingsFor(file, devices),
             ...(deps.history ? { history: deps.history } : {}),
           });
           if (opts.format === 'json') {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultConfigPath, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { checkDeviceSettings } from '../device/settings.js';
 import { buildEngine, interpret, type Decision, type PolicyEngine } from '../pdp/index.js';
 import type { DecisionInput } from '../pdp/input.js';
 import {
@@ -68,14 +69,19 @@ export function registerPolicyCommands(program: Command, io: Io): void {
     );
 }
 
-/** Loads a config and compiles its policies; throws ProblemsError when either reports an error. */
+/**
+ * Loads a config, compiles its policies and checks its device settings (tier rules and webhook
+ * mappings against the posture schema, which the config schema cannot see); throws ProblemsError
+ * when any of them reports an error.
+ */
 export function loadEngine(
   file: string,
   options: { readSecrets?: boolean } = {},
 ): { loaded: LoadedConfig; engine: PolicyEngine; problems: readonly Problem[] } {
   const loaded = loadConfigFile(file, { readSecrets: options.readSecrets ?? false });
   const { engine, problems: policyProblems } = buildEngine(loaded.config, loaded.locate);
-  const problems = [...loaded.problems, ...policyProblems];
+  const devices = checkDeviceSettings(loaded.config.devices, loaded.locate);
+  const problems = [...loaded.problems, ...policyProblems, ...devices.problems];
   if (hasErrors(problems)) throw new ProblemsError(problems);
   return { loaded, engine, problems };
 }

@@ -1,18 +1,21 @@
 /**
  * The checks the schema cannot express, run after it on the same data: URLs, listen addresses,
- * duration bounds, routes (duplicates, policies that exist, insecure upstreams). Each problem has
+ * session durations, routes (duplicates, policies that exist, insecure upstreams, `tls` only with an
+ * https upstream), trusted proxies, the access log target. Each problem has
  * the location of the value it is about. Values the schema already rejected are skipped, so one
  * mistake gives one problem. The policy criteria themselves (CIDRs, time zones, globs) are the
- * PDP's to check, not this file's.
+ * PDP's to check, not this file's; `proxy.trusted_proxies` is read with the PDP's own CIDR parser
+ * (a module that imports nothing), so it accepts exactly what `source_ip` and the proxy accept.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { parseCidr } from '../pdp/match/ip.js';
 import { DURATION_PATTERN, formatDuration, parseDuration } from '../shared/duration.js';
 import type { Problem } from '../shared/errors.js';
 import type { KeyPath, SourceLocation } from '../shared/source.js';
 import { formatKeyPath } from '../shared/source.js';
 import { suggest } from '../shared/suggest.js';
 import { codeText, problem, warning } from './problem.js';
-import { POLICY_NAME_PATTERN } from './schema.js';
+import { ACCESS_LOG_TARGETS, POLICY_NAME_PATTERN } from './schema.js';
 
 export interface CheckContext {
   /** the position of the value at a path (or its nearest ancestor), or its environment variable */
@@ -177,6 +180,67 @@ export function checkConfig(data: Record<string, unknown>, ctx: CheckContext): v
     );
   }
   checkRoutes(data, ctx);
+  checkTrustedProxies(data, ctx);
+  run(['proxy', 'access_log'], (v) => checkAccessLog(v, ctx));
+}
+
+/** Whether an `access_log` value names a file rather than one of the keywords. */
+export function isAccessLogFile(value: string): boolean {
+  return !(ACCESS_LOG_TARGETS as readonly string[]).includes(value);
+}
+
+function checkTrustedProxies(data: Record<string, unknown>, ctx: CheckContext): void {
+  const base = ['proxy', 'trusted_proxies'];
+  const list = valueAtPath(data, base);
+  if (!Array.isArray(list)) return;
+  for (let i = 0; i < list.length; i++) {
+    const path = [...base, i];
+    const text: unknown = list[i];
+    if (typeof text !== 'string' || ctx.reported(path)) continue;
+    const r = parseCidr(text);
+    if (!r.ok) {
+      const more = ctx.add(
+        problem('ZT_CONFIG_INVALID_CIDR', r.message, {
+          help: 'write an address (`192.0.2.7`, `2001:db8::7`) or a CIDR (`10.0.0.0/8`, `2001:db8::/32`)',
+          path,
+          at: ctx.at(path),
+        }),
+      );
+      if (!more) return;
+    } else if (r.prefix === 0) {
+      // Believing every peer's X-Forwarded-For lets any client choose its own address.
+      ctx.add(
+        warning(
+          'ZT_CONFIG_INSECURE',
+          `${codeText(text)} trusts the forwarding headers of every client`,
+          {
+            help: 'any client can then claim any address and scheme: list only the addresses of the proxies in front of ztgate',
+            path,
+            at: ctx.at(path),
+          },
+        ),
+      );
+    }
+  }
+}
+
+function checkAccessLog(value: string, ctx: CheckContext): void {
+  if (!isAccessLogFile(value) || value.includes('/')) return;
+  const path = ['proxy', 'access_log'];
+  const near = suggest(value, ACCESS_LOG_TARGETS);
+  ctx.add(
+    problem(
+      'ZT_CONFIG_INVALID_VALUE',
+      `expected \`stdout\`, \`stderr\`, \`off\` or a file path, got ${codeText(value)}`,
+      {
+        help: near
+          ? `did you mean ${codeText(near)}?`
+          : `a file path contains a \`/\`: write ${codeText(`./${value}`)} for a file beside the config`,
+        path,
+        at: ctx.at(path),
+      },
+    ),
+  );
 }
 
 function valueAtPath(data: unknown, path: KeyPath): unknown {
@@ -415,6 +479,7 @@ function checkRoutes(data: Record<string, unknown>, ctx: CheckContext): void {
     const toPath = [...base, 'to'];
     const to = str(route.to);
     if (to !== undefined && !ctx.reported(toPath)) checkTo(to, toPath, ctx);
+    checkUpstreamTls(route, base, ctx);
 
     const policyPath = [...base, 'policy'];
     const policy = route.policy;
@@ -457,6 +522,53 @@ function checkRoutes(data: Record<string, unknown>, ctx: CheckContext): void {
         ),
       );
     }
+  }
+}
+
+/** A route's `tls` goes with an `https://` upstream; `server_name` is a DNS name (SNI takes no address). */
+function checkUpstreamTls(route: Record<string, unknown>, base: KeyPath, ctx: CheckContext): void {
+  const tlsPath = [...base, 'tls'];
+  const tls = rec(route.tls);
+  if (!tls) return;
+  const to = str(route.to);
+  const toPath = [...base, 'to'];
+  if (to !== undefined && !ctx.reported(toPath) && /^http:/i.test(to)) {
+    ctx.add(
+      problem(
+        'ZT_CONFIG_INVALID_VALUE',
+        `\`tls\` applies to an \`https://\` upstream, and \`to\` is ${urlText(to)}`,
+        {
+          help: `proxy to ${codeText(to.replace(/^http:/i, 'https:'))} if the upstream serves TLS, or remove \`tls\``,
+          path: tlsPath,
+          at: ctx.at(tlsPath),
+        },
+      ),
+    );
+  }
+  const namePath = [...tlsPath, 'server_name'];
+  const name = str(tls.server_name);
+  if (name === undefined || ctx.reported(namePath)) return;
+  const bare = name.replace(/^\[(.*)\]$/, '$1');
+  if (isIPv4(bare) || isIPv6(bare)) {
+    ctx.add(
+      problem(
+        'ZT_CONFIG_INVALID_VALUE',
+        `\`server_name\` must be a DNS name, got the address ${codeText(name)}`,
+        {
+          help: 'TLS sends no IP address in SNI; leave `server_name` out to verify the certificate against the address in `to`',
+          path: namePath,
+          at: ctx.at(namePath),
+        },
+      ),
+    );
+  } else if (!HOSTNAME.test(name)) {
+    ctx.add(
+      problem('ZT_CONFIG_INVALID_VALUE', `${codeText(name)} is not a DNS name`, {
+        help: 'write the name in the upstream’s certificate, such as `app.internal`',
+        path: namePath,
+        at: ctx.at(namePath),
+      }),
+    );
   }
 }
 

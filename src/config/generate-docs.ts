@@ -203,7 +203,8 @@ export function configReferenceMarkdown(): string {
       '- Unknown keys are errors, with a "did you mean" when a known key is close.',
       `- Limits against hostile or broken files: at most ${MAX_CONFIG_BYTES / (1024 * 1024)} MiB, at most ${MAX_DEPTH} levels of nested maps and lists, and YAML aliases may expand to at most ${MAX_ALIAS_COUNT} nodes each (an alias that refers to a map or list containing it is refused).`,
       `- Every problem is reported at once, each with its file, line, column and key path (\`file:line:col\`), up to ${MAX_PROBLEMS} errors. Codes are listed in [errors.md](errors.md).`,
-      '- Settings that weaken security (a route in `audit` mode, plain `http` to an upstream that is not on loopback, a password in the `store` URL) are accepted with a `ZT_CONFIG_INSECURE` warning.',
+      '- Durations are written `90s`, `30m`, `8h`, `7d` or `1h30m` (in quotes or not, but a bare `0` is a number: write `0s`). Sizes are a whole number of bytes, or a whole number and a unit: `512KiB`, `10MiB`, `1GiB` (powers of 1024) or `1kB`, `10MB`, `1GB` (powers of 1000); the loaded config holds bytes.',
+      '- Settings that weaken security (a route in `audit` mode, plain `http` to an upstream that is not on loopback, a password in the `store` URL, `proxy.trusted_proxies` that trust every address) are accepted with a `ZT_CONFIG_INSECURE` warning.',
     ].join('\n'),
     '',
   );
@@ -231,13 +232,13 @@ export function configReferenceMarkdown(): string {
 
   out.push('## Relative paths', '');
   out.push(
-    '`data_dir` and every key ending in `_file` may be relative: they are resolved against the directory that holds the config file, not the directory ztgate was started in. The loaded config holds absolute paths.',
+    '`data_dir`, every key ending in `_file` (in lists too: a route’s `tls.key_file`, a device webhook’s `secret_file`) and a file `proxy.access_log` may be relative: they are resolved against the directory that holds the config file, not the directory ztgate was started in. The loaded config holds absolute paths.',
     '',
   );
 
   out.push('## Secret files', '');
   out.push(
-    `Secrets are never written in the config itself: keys such as \`identity.oidc.client_secret_file\` and \`tls.key_file\` name a file that holds them. Such a file must be a regular, non-empty file of at most ${MAX_SECRET_BYTES / 1024} KiB, with mode 0600 or stricter (no access for group or others; \`chmod 600 FILE\`); ztgate refuses it otherwise (\`ZT_CONFIG_SECRET_FILE\`, \`ZT_CONFIG_SECRET_PERMISSIONS\`). One trailing newline is ignored. Messages name the file, never its contents. Other \`*_file\` keys (\`tls.cert_file\`) must exist and be non-empty, but may be readable by others.`,
+    `Secrets are never written in the config itself: keys such as \`identity.oidc.client_secret_file\` and \`tls.key_file\` name a file that holds them. Such a file must be a regular, non-empty file of at most ${MAX_SECRET_BYTES / 1024} KiB, with mode 0600 or stricter (no access for group or others; \`chmod 600 FILE\`); ztgate refuses it otherwise (\`ZT_CONFIG_SECRET_FILE\`, \`ZT_CONFIG_SECRET_PERMISSIONS\`). One trailing newline is ignored. Messages name the file, never its contents. Other \`*_file\` keys (\`tls.cert_file\`, a route's \`tls.ca_file\`) must exist and be non-empty, but may be readable by others. \`ztgate policy check --check-secrets\` checks them all.`,
     '',
   );
 

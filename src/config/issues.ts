@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import { DURATION_PATTERN } from '../shared/duration.js';
+import { SIZE_PATTERN, SIZE_UNITS } from '../shared/size.js';
 import type { ErrorCode, Problem } from '../shared/errors.js';
 import type { KeyPath, SourceLocation } from '../shared/source.js';
 import { suggest } from '../shared/suggest.js';
@@ -31,6 +32,7 @@ export interface IssueContext {
 }
 
 const DURATION_REGEX = new RegExp(DURATION_PATTERN).toString();
+const SIZE_REGEX = new RegExp(SIZE_PATTERN).toString();
 const LIST_KEYS_UP_TO = 24;
 
 /** Turns zod issues into problems; stops as soon as `ctx.add` says it has enough. */
@@ -112,6 +114,15 @@ function issueToProblems(issue: Issue, ctx: IssueContext, base: KeyPath): boolea
           }),
         );
       }
+      if (issue.format === 'regex' && issue.pattern === SIZE_REGEX) {
+        return ctx.add(
+          problem('ZT_CONFIG_INVALID_SIZE', `${describeValue(value)} is not a size`, {
+            help: sizeHelp(value),
+            path,
+            at: ctx.at(path),
+          }),
+        );
+      }
       const said = issue.message.startsWith('expected ')
         ? issue.message
         : `expected a value matching ${codeText(issue.pattern ?? issue.format)}`;
@@ -187,6 +198,27 @@ function issueToProblems(issue: Issue, ctx: IssueContext, base: KeyPath): boolea
       return true;
     }
   }
+}
+
+/** What to write instead of a malformed size: the unit it was probably meant to be, or the forms. */
+function sizeHelp(value: unknown): string {
+  const forms =
+    'write a whole number of bytes, or a whole number and a unit: `512KiB`, `10MiB`, `1GB`';
+  if (typeof value !== 'string') return forms;
+  const m = /^\s*([0-9]+)([.,][0-9]+)?\s*([A-Za-z]+)?\s*$/.exec(value);
+  if (!m) return forms;
+  if (m[2] !== undefined)
+    return `sizes are whole numbers: use a smaller unit, such as \`1536MiB\` for 1.5GiB`;
+  const unit = m[3];
+  if (unit === undefined) return forms;
+  // `10mib` is `10MiB`; `10M` and `10Gi` are binary as nginx and Kubernetes read them.
+  const near =
+    [unit, `${unit}iB`, `${unit}B`]
+      .map((c) => SIZE_UNITS.find((u) => u.toLowerCase() === c.toLowerCase()))
+      .find((u) => u !== undefined) ?? suggest(unit, SIZE_UNITS);
+  return near
+    ? `did you mean ${codeText(`${m[1] ?? ''}${near}`)}? The units are ${SIZE_UNITS.map((u) => `\`${u}\``).join(', ')}`
+    : `${forms}; the units are ${SIZE_UNITS.map((u) => `\`${u}\``).join(', ')}`;
 }
 
 /** Whether an issue is about a key that is not there at all (a missing required key). */

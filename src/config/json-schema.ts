@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { KeyPath } from '../shared/source.js';
 import { DURATION_PATTERN } from '../shared/duration.js';
+import { SIZE_PATTERN } from '../shared/size.js';
 import { orList } from './problem.js';
 import { ConfigSchema, ENV_PREFIX } from './schema.js';
 
@@ -223,7 +224,9 @@ function describeOne(node: JsonSchema, root: JsonSchema, defName: string | undef
     return types.flatMap((t) => describeOne({ ...node, type: t }, root, defName));
   const type = types[0];
   if (type === 'string') {
-    return [node.pattern === DURATION_PATTERN ? 'a duration such as `30m`' : 'a string'];
+    if (node.pattern === DURATION_PATTERN) return ['a duration such as `30m`'];
+    if (node.pattern === SIZE_PATTERN) return ['a size such as `10MiB`'];
+    return ['a string'];
   }
   if (type === 'number' || type === 'integer') return ['a number'];
   if (type === 'boolean') return ['a boolean'];
@@ -268,12 +271,23 @@ export interface EnvKey {
   readonly schema: readonly JsonSchema[];
 }
 
+/** The segment of a file key's path that stands for every item of a list: `routes[].tls.key_file`. */
+export const EVERY_ITEM = '[]';
+
 /** A key whose value is a path, resolved against the config file's directory. */
 export interface FileKey {
-  /** `['tls', 'key_file']` */
+  /** `['tls', 'key_file']`; `['routes', '[]', 'tls', 'key_file']` for a key in each item of a list */
   readonly path: readonly string[];
   /** the file holds a secret: mode 0600 or stricter is required */
   readonly secret: boolean;
+}
+
+/** `['routes', '[]', 'tls', 'key_file']` -> `routes[].tls.key_file` */
+export function formatFileKey(path: readonly string[]): string {
+  return path.reduce(
+    (out, seg) => (seg === EVERY_ITEM ? `${out}[]` : out ? `${out}.${seg}` : seg),
+    '',
+  );
 }
 
 interface Leaf {
@@ -283,12 +297,14 @@ interface Leaf {
 }
 
 /**
- * Every key reachable through fixed object keys only (no list items, no record entries, no
- * `$ref`s into the policy language), with its schema. Computed once.
+ * Every key reachable through fixed object keys (no record entries, no `$ref`s into the policy
+ * language), with its schema; with `lists`, also through the items of lists (`EVERY_ITEM`).
+ * Computed once each.
  */
-let leavesCache: readonly Leaf[] | undefined;
-function fixedLeaves(): readonly Leaf[] {
-  if (leavesCache) return leavesCache;
+const leavesCache = new Map<boolean, readonly Leaf[]>();
+function fixedLeaves(lists = false): readonly Leaf[] {
+  const cached = leavesCache.get(lists);
+  if (cached) return cached;
   const root = configJsonSchema();
   const out: Leaf[] = [];
   // The schema is ours and shallow: plain recursion is fine here.
@@ -300,11 +316,17 @@ function fixedLeaves(): readonly Leaf[] {
       const childPath = [...path, key];
       const nodes = alternatives(child, root);
       out.push({ path: childPath, node: child, nodes });
-      for (const n of nodes) if (n.type === 'object') visit(n, childPath);
+      for (const n of nodes) {
+        if (n.type === 'object') visit(n, childPath);
+        else if (lists && n.type === 'array' && isSchema(n.items) && !refName(n.items)) {
+          for (const item of alternatives(n.items, root))
+            if (item.type === 'object') visit(item, [...childPath, EVERY_ITEM]);
+        }
+      }
     }
   };
   visit(root, []);
-  leavesCache = out;
+  leavesCache.set(lists, out);
   return out;
 }
 
@@ -346,10 +368,13 @@ export function envKeys(): readonly EnvKey[] {
 
 let fileCache: readonly FileKey[] | undefined;
 
-/** Every key that holds a file path: `data_dir` and each `*_file` key. */
+/**
+ * Every key that holds a file path: `data_dir` and each `*_file` key, also in the items of lists
+ * (a route's `tls.key_file`, a device webhook's `secret_file`).
+ */
 export function fileKeys(): readonly FileKey[] {
   if (fileCache) return fileCache;
-  fileCache = fixedLeaves()
+  fileCache = fixedLeaves(true)
     .filter((l) => {
       const last = l.path[l.path.length - 1] ?? '';
       return last === 'data_dir' || last.endsWith('_file');

@@ -32,6 +32,7 @@ describe('a valid config', () => {
         policy: 'engineering',
         mode: 'enforce',
         identity_headers: false,
+        preserve_host: false,
       },
     ]);
     assert.deepEqual(config.policies.engineering, {

@@ -12,10 +12,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { ProblemsError, hasErrors, type Problem } from '../shared/errors.js';
 import type { KeyPath, Locate, SourceLocation } from '../shared/source.js';
 import { parseDuration } from '../shared/duration.js';
-import { checkConfig } from './check.js';
+import { checkConfig, isAccessLogFile } from './check.js';
 import { applyEnv, envLocation, type EnvSource } from './env.js';
 import { issuesToProblems } from './issues.js';
-import { fileKeys, schemaAt } from './json-schema.js';
+import { EVERY_ITEM, fileKeys, schemaAt } from './json-schema.js';
 import { codeText, problem } from './problem.js';
 import { ConfigSchema, CONFIG_PATH_ENV, DEFAULT_CONFIG_PATH, type Config } from './schema.js';
 import { checkSecretFile } from './secrets.js';
@@ -189,26 +189,32 @@ function checkText(text: string, file: string, options: LoadOptions): ConfigChec
   if (options.readSecrets) {
     for (const key of fileKeys()) {
       if (key.path[key.path.length - 1] === 'data_dir') continue;
-      const value = valueAt(data, key.path);
-      if (typeof value !== 'string' || value === '' || reported(key.path)) continue;
-      const issue = checkSecretFile(resolvePath(dir, value), { secret: key.secret });
-      if (issue)
-        add(
-          problem(issue.code, issue.message, {
-            help: issue.help,
-            path: key.path,
-            at: where.at(key.path),
-          }),
-        );
+      for (const path of expandPath(data, key.path)) {
+        const value = valueAt(data, path);
+        if (typeof value !== 'string' || value === '' || reported(path)) continue;
+        const issue = checkSecretFile(resolvePath(dir, value), { secret: key.secret });
+        if (issue)
+          add(
+            problem(issue.code, issue.message, {
+              help: issue.help,
+              path,
+              at: where.at(path),
+            }),
+          );
+      }
     }
   }
 
   if (!result.success || errors > 0) return finish(undefined, where.locate);
   const config = result.data;
   for (const key of fileKeys()) {
-    const value = valueAt(config, key.path);
-    if (typeof value === 'string') setAt(config, key.path, resolvePath(dir, value));
+    for (const path of expandPath(config, key.path)) {
+      const value = valueAt(config, path);
+      if (typeof value === 'string') setAt(config, path, resolvePath(dir, value));
+    }
   }
+  if (isAccessLogFile(config.proxy.access_log))
+    config.proxy.access_log = resolvePath(dir, config.proxy.access_log);
   // `session.idle` defaults to 1h, or to `ttl` when that is shorter.
   const session = (data as { session?: unknown }).session;
   const idleGiven =
@@ -231,25 +237,46 @@ function startsWith(path: KeyPath, prefix: KeyPath): boolean {
   return true;
 }
 
-function valueAt(data: unknown, path: readonly string[]): unknown {
+function valueAt(data: unknown, path: KeyPath): unknown {
   let cur = data;
   for (const seg of path) {
-    if (typeof cur !== 'object' || cur === null || Array.isArray(cur) || !Object.hasOwn(cur, seg))
-      return undefined;
+    if (Array.isArray(cur)) {
+      if (typeof seg !== 'number') return undefined;
+      cur = cur[seg];
+      continue;
+    }
+    if (typeof cur !== 'object' || cur === null || !Object.hasOwn(cur, seg)) return undefined;
     cur = (cur as Record<string, unknown>)[seg];
   }
   return cur;
 }
 
-function setAt(data: unknown, path: readonly string[], value: unknown): void {
-  let cur = data;
-  for (const seg of path.slice(0, -1)) {
-    if (typeof cur !== 'object' || cur === null) return;
-    cur = (cur as Record<string, unknown>)[seg];
-  }
+function setAt(data: unknown, path: KeyPath, value: unknown): void {
+  const parent = valueAt(data, path.slice(0, -1));
   const last = path[path.length - 1];
-  if (typeof cur === 'object' && cur !== null && last !== undefined)
-    (cur as Record<string, unknown>)[last] = value;
+  if (typeof parent === 'object' && parent !== null && last !== undefined)
+    (parent as Record<string | number, unknown>)[last] = value;
+}
+
+/**
+ * The concrete paths a file key stands for in the data: `routes[].tls.key_file` is
+ * `routes[0].tls.key_file`, `routes[1].tls.key_file`, ... for every route there is.
+ */
+function expandPath(data: unknown, pattern: readonly string[]): KeyPath[] {
+  let paths: (string | number)[][] = [[]];
+  for (const seg of pattern) {
+    if (seg !== EVERY_ITEM) {
+      for (const p of paths) p.push(seg);
+      continue;
+    }
+    const next: (string | number)[][] = [];
+    for (const p of paths) {
+      const list = valueAt(data, p);
+      if (Array.isArray(list)) for (let i = 0; i < list.length; i++) next.push([...p, i]);
+    }
+    paths = next;
+  }
+  return paths;
 }
 
 /** File problems in file order, then those from the environment, then the rest; stable. */

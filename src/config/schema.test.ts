@@ -4,6 +4,7 @@ import {
   configJsonSchema,
   describeAt,
   fileKeys,
+  formatFileKey,
   knownKeysAt,
   type JsonSchema,
 } from './json-schema.js';
@@ -89,6 +90,10 @@ describe('the config schema', () => {
         on_backlog_full: 'fail_closed',
         checkpoint_interval: '1m',
       },
+      // `prefault`: each key of these sections carries its own default (below)
+      proxy: {},
+      pki: {},
+      devices: {},
       routes: [],
       policies: {},
     });
@@ -117,7 +122,11 @@ describe('the config schema', () => {
       'policy',
       'mode',
       'identity_headers',
+      'preserve_host',
+      'tls',
     ]);
+    assert.deepEqual(knownKeysAt(['proxy', 'decision_cache']), ['max_entries', 'ttl']);
+    assert.ok(knownKeysAt(['devices', 'webhooks', 0, 'map', 'x']).includes('equals'));
     assert.ok(knownKeysAt(['policies', 'any', 'allow', 0, 'all', 1, 'not']).includes('groups'));
     assert.deepEqual(knownKeysAt(['routes', 0, 'policy']), ['description', 'allow', 'deny']);
     assert.deepEqual(knownKeysAt(['policies', 'p', 'deny', 0, 'mfa']), [
@@ -138,9 +147,9 @@ describe('the config schema', () => {
     assert.equal(describeAt(['routes', 0, 'mode']), 'one of `enforce`, `audit`');
   });
 
-  test('file keys and which of them are secrets', () => {
+  test('file keys and which of them are secrets, also in the items of lists', () => {
     assert.deepEqual(
-      fileKeys().map((k) => [k.path.join('.'), k.secret]),
+      fileKeys().map((k) => [formatFileKey(k.path), k.secret]),
       [
         ['data_dir', false],
         ['identity.oidc.client_secret_file', true],
@@ -149,6 +158,10 @@ describe('the config schema', () => {
         ['audit.syslog.ca_file', false],
         ['audit.webhook.secret_file', true],
         ['audit.webhook.ca_file', false],
+        ['devices.webhooks[].secret_file', true],
+        ['routes[].tls.ca_file', false],
+        ['routes[].tls.cert_file', false],
+        ['routes[].tls.key_file', true],
       ],
     );
   });

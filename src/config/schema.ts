@@ -5,12 +5,20 @@
  * key has a description, and every top-level key has a default, so a file holding only `policies:`
  * is a whole config.
  *
- * The schema checks shapes. What it cannot say (URLs, listen addresses, duration bounds, routes
+ * The schema checks shapes, and the bounds of the values it can see alone (a duration's range, a
+ * size's, a certificate with its key). What needs more (URLs, listen addresses, CIDRs, routes
  * naming existing policies, secret files) is checked afterwards by ./check.ts, with locations.
- * The policy language itself (`PolicySchema`) belongs to the PDP and is embedded as is.
+ *
+ * Two sections belong to other components and are embedded as they define them, from modules that
+ * import only zod and src/shared: the policy language (`PolicySchema`, src/pdp/lang/schema.ts) and
+ * the device trust settings (`DevicesConfigSchema`, src/device/settings-schema.ts).
  */
 import { z } from 'zod';
+import { DevicesConfigSchema } from '../device/settings-schema.js';
 import { DurationSchema, PolicySchema } from '../pdp/lang/schema.js';
+import { DURATION_PATTERN, formatDuration, parseDuration } from '../shared/duration.js';
+import { SIZE_PATTERN, parseSize } from '../shared/size.js';
+import { codeText } from './problem.js';
 
 /**
  * Marks a `*_file` key whose file holds a secret: with `readSecrets`, the loader requires mode 0600
@@ -28,6 +36,67 @@ export const PolicyNameSchema = z
     'expected a policy name: 1 to 128 letters, digits, `_`, `.` or `-`',
   )
   .meta({ description: 'A policy name: 1 to 128 letters, digits, `_`, `.` or `-`.' });
+
+const DURATION = new RegExp(DURATION_PATTERN);
+
+/**
+ * A duration key with bounds in milliseconds. The pattern is the one of every duration (so the
+ * loader words a malformed one alike everywhere, and the JSON Schema says "a duration"); the
+ * refinement refuses what the pattern lets through but is no usable duration (`1h2h`, more than
+ * 10 years), and values out of the key's range, at the key's position.
+ */
+function duration(bounds: { readonly min?: number; readonly max?: number } = {}) {
+  return DurationSchema.superRefine((text, ctx) => {
+    if (!DURATION.test(text)) return; // the pattern already said so
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${codeText(text)} is not a usable duration`,
+        params: {
+          ztCode: 'ZT_CONFIG_INVALID_DURATION',
+          help: 'a duration is at most 10 years and names each unit once, such as `1h30m`',
+        },
+      });
+    } else if (bounds.min !== undefined && ms < bounds.min) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          bounds.min === 1
+            ? `expected a duration longer than 0, got ${codeText(text)}`
+            : `expected a duration of at least ${formatDuration(bounds.min)}, got ${codeText(text)}`,
+      });
+    } else if (bounds.max !== undefined && ms > bounds.max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration of at most ${formatDuration(bounds.max)}, got ${codeText(text)}`,
+      });
+    }
+  });
+}
+
+/**
+ * A size in bytes: a whole number, or text such as `10MiB`, `512KiB`, `1GB` (src/shared/size.ts).
+ * The loaded config holds the number of bytes. The default is given as written (`prefault`), so
+ * the JSON Schema and the reference show `10MiB` rather than 10485760.
+ */
+function size(defaultText: string) {
+  return z
+    .union([z.number().int().min(0), z.string().regex(new RegExp(SIZE_PATTERN), 'expected a size')])
+    .transform((value, ctx) => {
+      const bytes = parseSize(value);
+      if (bytes === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${typeof value === 'string' ? codeText(value) : `the number ${value}`} is too large for a size`,
+          params: { ztCode: 'ZT_CONFIG_INVALID_SIZE' },
+        });
+        return z.NEVER;
+      }
+      return bytes;
+    })
+    .prefault(defaultText);
+}
 
 /** `host:port`; the host and port are checked by ./check.ts (IPv6 in brackets, port 1-65535). */
 const ListenSchema = z.string().min(1);
@@ -149,6 +218,50 @@ export const TlsSchema = z
       'The certificate `listen` presents. When absent, ztgate issues one from its internal CA for the host of `public_url` and every route.',
   });
 
+export const UpstreamTlsSchema = z
+  .strictObject({
+    ca_file: z.string().min(1).optional().meta({
+      description:
+        'CA certificates (PEM) to verify the upstream with, instead of the system ones (for an internal CA).',
+    }),
+    cert_file: z.string().min(1).optional().meta({
+      description:
+        'A client certificate (PEM, leaf first) the proxy presents to the upstream: mutual TLS. Needs `key_file`.',
+    }),
+    key_file: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({
+        description:
+          'The private key of `cert_file` (PEM). Must be mode 0600 or stricter. Needs `cert_file`.',
+        ...SECRET,
+      }),
+    server_name: z.string().min(1).optional().meta({
+      description:
+        'The DNS name sent in SNI and verified in the upstream’s certificate, when it is not the host of `to` (for example when `to` is an IP address).',
+    }),
+  })
+  .superRefine((tls, ctx) => {
+    // A certificate without its key (or the reverse) cannot be used for mTLS; say which is missing.
+    if ((tls.cert_file === undefined) === (tls.key_file === undefined)) return;
+    const missing = tls.cert_file === undefined ? 'cert_file' : 'key_file';
+    const given = missing === 'cert_file' ? 'key_file' : 'cert_file';
+    ctx.addIssue({
+      code: 'custom',
+      path: [missing],
+      message: `\`${given}\` is set without \`${missing}\``,
+      params: {
+        ztCode: 'ZT_CONFIG_MISSING_KEY',
+        help: `mutual TLS to the upstream needs the certificate and its key: add \`${missing}\`, or remove \`${given}\``,
+      },
+    });
+  })
+  .meta({
+    description:
+      'TLS to an `https://` upstream (`to`): the CA to verify it with, a client certificate for mutual TLS, the name to verify. Only for an `https://` `to`.',
+  });
+
 export const RouteSchema = z
   .strictObject({
     from: z.string().min(1).meta({
@@ -170,12 +283,132 @@ export const RouteSchema = z
       description:
         'Also send the plain headers `X-Ztgate-User`, `X-Ztgate-Email` and `X-Ztgate-Groups` to the upstream, besides the signed `X-Ztgate-Jwt-Assertion`.',
     }),
+    preserve_host: z.boolean().default(false).meta({
+      description:
+        'Send the client’s `Host` header to the upstream instead of the host of `to` (for apps that build links from it). The original host is always in `X-Forwarded-Host`.',
+    }),
+    tls: UpstreamTlsSchema.optional(),
   })
   .meta({ description: 'One app behind the proxy.' });
 
+export const DecisionCacheSchema = z
+  .union([
+    z.literal(false).meta({ description: 'no cache: every request is decided afresh' }),
+    z
+      .strictObject({
+        max_entries: z.number().int().min(1).max(10_000_000).default(10_000).meta({
+          description: 'The most decisions kept; the oldest goes first.',
+        }),
+        ttl: duration({ min: 1 })
+          .default('10s')
+          .meta({ description: 'The longest a decision is reused.' }),
+      })
+      .meta({ description: 'a bounded cache' }),
+  ])
+  .default({ max_entries: 10_000, ttl: '10s' })
+  .meta({
+    description:
+      'Reuse the decision for a request that presents the same facts (route, session, device, request class) for a short time; revocations, posture changes and policy changes drop entries at once. `false` decides every request.',
+  });
+
+export const ACCESS_LOG_TARGETS = ['stdout', 'stderr', 'off'] as const;
+
+export const ProxySchema = z
+  .strictObject({
+    trusted_proxies: z.array(z.string().min(1)).max(1000).default([]).meta({
+      description:
+        'The proxies in front of ztgate (load balancers, nginx, Caddy), as addresses or CIDRs (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`): only their `X-Forwarded-*`, `Forwarded` and `X-Original-*` headers are believed, everyone else’s are removed.',
+    }),
+    max_request_body: size('10MiB').meta({
+      description:
+        'The largest request body forwarded; a larger one gets 413. A number of bytes or a size: `512KiB`, `10MiB`, `1GB`. The loaded config holds bytes.',
+    }),
+    upstream_timeout: duration({ min: 1 }).default('30s').meta({
+      description:
+        'An upstream silent this long (no connection, no response, no body bytes) gets the client a 504.',
+    }),
+    upstream_idle_connections: z.number().int().min(0).max(10_000).default(64).meta({
+      description: 'Idle keep-alive connections kept open per upstream (0: none).',
+    }),
+    client_keepalive: duration({ min: 1 }).default('65s').meta({
+      description:
+        'How long an idle keep-alive client connection stays open. Longer than a load balancer’s idle timeout in front of ztgate, so that it closes first.',
+    }),
+    drain_timeout: duration().default('10s').meta({
+      description:
+        'On SIGTERM, how long running requests may finish (new ones are refused, `/readyz` says 503) before the rest are cut.',
+    }),
+    tunnel_recheck: duration({ min: 1000 }).default('60s').meta({
+      description:
+        'Open WebSockets and tunnels are decided again this often (session expiry, MFA age, time windows). Revocations cut them at once regardless.',
+    }),
+    decision_cache: DecisionCacheSchema,
+    access_log: z
+      .string()
+      .min(1)
+      .default('stdout')
+      .meta({
+        description:
+          'Where the access log (one JSON line per request) goes: `stdout`, `stderr`, `off`, or a file path containing a `/` (`/var/log/ztgate/access.log`, `./access.log`), relative to the directory of the config file.',
+        examples: ['stdout', 'off', '/var/log/ztgate/access.log'],
+      }),
+  })
+  .meta({
+    description:
+      'The identity-aware proxy: trusted proxies in front of it, limits, timeouts, the decision cache and the access log.',
+  });
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** SPIFFE trust domains as src/pki/spiffe.ts accepts them: lower-case letters, digits, `.`, `-`, `_`. */
+export const TRUST_DOMAIN_PATTERN = '^[a-z0-9._-]{1,255}$';
+
+/**
+ * Certificate lifetimes. The bounds are those src/pki/ca/profiles.ts enforces at issuance (a test
+ * compares them), so a config the loader accepts never fails later for a lifetime.
+ */
+export const PKI_TTL_BOUNDS = {
+  server_cert_ttl: { min: 60_000, max: 397 * DAY_MS },
+  device_cert_ttl: { min: 60_000, max: 397 * DAY_MS },
+  svid_ttl: { min: 60_000, max: 24 * HOUR_MS },
+} as const;
+
+export const PkiSchema = z
+  .strictObject({
+    trust_domain: z
+      .string()
+      .regex(
+        new RegExp(TRUST_DOMAIN_PATTERN),
+        'expected a SPIFFE trust domain: lower-case letters, digits, `.`, `-` or `_`, such as `example.org`',
+      )
+      .optional()
+      .meta({
+        description:
+          'The SPIFFE trust domain of the internal CA: workload identities are `spiffe://<trust_domain>/...`. `ztgate ca init` creates the CA for it (unless given `--trust-domain`); it must match the trust domain of an existing CA. When absent, the host of `public_url`.',
+        examples: ['example.org'],
+      }),
+    server_cert_ttl: duration(PKI_TTL_BOUNDS.server_cert_ttl).default('30d').meta({
+      description:
+        'The life of server certificates: the listener certificate the CA issues when `tls` is absent (renewed when half of it has passed), and `ztgate ca issue --type server` without `--ttl`. At most 397d.',
+    }),
+    device_cert_ttl: duration(PKI_TTL_BOUNDS.device_cert_ttl).default('30d').meta({
+      description:
+        'The life of device certificates, at enrollment and at each renewal (agents renew after two thirds of it), and of `ztgate ca issue --type device` without `--ttl`. At most 397d.',
+    }),
+    svid_ttl: duration(PKI_TTL_BOUNDS.svid_ttl).default('1h').meta({
+      description:
+        'The life of workload identities (X.509-SVIDs) issued without an explicit lifetime, as by `ztgate ca issue --type svid` without `--ttl`. At most 24h.',
+    }),
+  })
+  .meta({
+    description:
+      'The internal certificate authority (docs/pki.md): its trust domain and the lifetimes of the certificates it issues.',
+  });
+
 export const AuditSchema = z
   .strictObject({
-    batch_window: DurationSchema.default('100ms').meta({
+    batch_window: duration().default('100ms').meta({
       description:
         'How long audit records gather before one transaction writes them. Also the most a `kill -9` can lose (see docs/audit.md).',
     }),
@@ -186,10 +419,10 @@ export const AuditSchema = z
       description:
         '`fail_closed` denies new requests with 503 while the backlog is full (nothing unrecorded is allowed); `drop_oldest` keeps serving and drops the oldest waiting records, with a warning.',
     }),
-    checkpoint_interval: DurationSchema.default('1m').meta({
+    checkpoint_interval: duration().default('1m').meta({
       description: 'How often a signed checkpoint (head hash, count, time) is written.',
     }),
-    retention: DurationSchema.optional().meta({
+    retention: duration().optional().meta({
       description:
         'Delete records older than this (`90d`); a signed anchor keeps the rest verifiable. Off when absent.',
     }),
@@ -263,6 +496,10 @@ export const ConfigSchema = z
       on_backlog_full: 'fail_closed',
       checkpoint_interval: '1m',
     }),
+    // `prefault`: the defaults are those of each key, written once, in the section's schema.
+    proxy: ProxySchema.prefault({}),
+    pki: PkiSchema.prefault({}),
+    devices: DevicesConfigSchema.prefault({}),
     routes: z.array(RouteSchema).default([]).meta({
       description: 'The apps behind the proxy. Two routes may not have the same `from`.',
     }),
@@ -283,6 +520,15 @@ export type SessionConfig = z.output<typeof SessionSchema>;
 export type TlsConfig = z.output<typeof TlsSchema>;
 export type AuditConfig = z.output<typeof AuditSchema>;
 export type RouteMode = Route['mode'];
+/** A route's `tls`: TLS to its `https://` upstream. */
+export type UpstreamTlsConfig = z.output<typeof UpstreamTlsSchema>;
+/** The `proxy:` section; `max_request_body` in bytes, durations as written (`30s`). */
+export type ProxyConfig = z.output<typeof ProxySchema>;
+export type DecisionCacheConfig = z.output<typeof DecisionCacheSchema>;
+/** The `pki:` section; durations as written (`30d`). */
+export type PkiConfig = z.output<typeof PkiSchema>;
+/** The `devices:` section (src/device/settings-schema.ts); `checkDeviceSettings` makes it runtime settings. */
+export type DevicesConfig = z.output<typeof DevicesConfigSchema>;
 
 /** `ZTGATE_CONFIG` names the config file; it is not a config key. */
 export const CONFIG_PATH_ENV = 'ZTGATE_CONFIG';

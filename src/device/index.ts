@@ -9,8 +9,10 @@ export type { Clock, DeviceAuditSink, DeviceChangeEvent, DeviceEventPublisher } 
 export {
   DEFAULT_DEVICE_SETTINGS,
   DevicesConfigSchema,
+  checkDeviceSettings,
   deviceSettingsFrom,
   resolveDeviceSettings,
+  type DeviceSettingsCheck,
   type DeviceTrustSettings,
   type DevicesConfig,
   type DevicesConfigInput,

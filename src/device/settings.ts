@@ -1,7 +1,11 @@
 /**
- * Device trust settings: the `devices:` section proposed for ztgate.yaml (the config owner embeds
- * `DevicesConfigSchema`; until then the server and the CLI take these as options), and their
- * runtime form with durations in milliseconds and tier rules checked.
+ * Device trust settings: the `devices:` section of ztgate.yaml (its schema, `DevicesConfigSchema`,
+ * lives in the zod-only leaf ./settings-schema.ts, which the config schema embeds) and its runtime
+ * form, with durations in milliseconds and what the schema cannot check (posture attribute names,
+ * what a webhook may write) checked against the posture schema.
+ *
+ * The server turns a loaded config's section into settings with `checkDeviceSettings`, which
+ * reports every problem with its position in the file, as the policy compiler does for policies.
  *
  * ```yaml
  * devices:
@@ -24,8 +28,9 @@
  *         intune.owner: {pointer: /ownerType, type: string}
  * ```
  */
-import { z } from 'zod';
-import { DURATION_PATTERN, parseDuration } from '../shared/duration.js';
+import type { ErrorCode, Problem } from '../shared/errors.js';
+import { parseDuration } from '../shared/duration.js';
+import { formatKeyPath, type KeyPath, type Locate, type SourceLocation } from '../shared/source.js';
 import { DeviceError, quote } from './errors.js';
 import {
   attributeSpec,
@@ -34,122 +39,25 @@ import {
   namespaceOf,
   AGENT_NAMESPACE,
 } from './posture/schema.js';
+import {
+  DevicesConfigSchema,
+  type DevicesConfig,
+  type PostureConditionInput,
+} from './settings-schema.js';
 
-const Duration = z
-  .string()
-  .regex(new RegExp(DURATION_PATTERN), 'expected a duration such as `90s`, `30m`, `8h`')
-  .meta({ description: 'A duration: `90s`, `30m`, `8h`, `7d`, or `1h30m`.' });
-
-const Scalar = z.union([z.string(), z.number(), z.boolean()]);
-
-const Condition = z.union([
-  Scalar.meta({ description: 'the attribute must equal this value (strictly)' }),
-  z
-    .strictObject({ min: z.number().optional(), max: z.number().optional() })
-    .meta({ description: 'a numeric range, bounds inclusive' }),
-  z.strictObject({ in: z.array(Scalar).min(1) }).meta({ description: 'one of these values' }),
-]);
-
-const TIER_NAME = '^[A-Za-z][A-Za-z0-9_-]{0,63}$';
-
-export const TierRuleSchema = z
-  .strictObject({
-    managed: z.boolean().optional().meta({ description: 'the device is (or is not) managed' }),
-    posture: z.record(z.string().min(1), Condition).default({}).meta({
-      description:
-        'posture attributes and their required values, as in a policy `device.posture` (unknown posture never matches)',
-    }),
-  })
-  .meta({ description: 'What a device needs to be in this tier; every condition must hold.' });
-
-const MapRuleSchema = z
-  .strictObject({
-    pointer: z.string().meta({ description: 'a JSON pointer into the payload (`/risk/score`)' }),
-    type: z.enum(['boolean', 'number', 'string']).optional().meta({
-      description: 'take the value as is; it must have this type',
-    }),
-    equals: Scalar.optional().meta({
-      description: 'the attribute is `true` when the value equals this, else `false`',
-    }),
-    in: z.array(Scalar).min(1).optional().meta({
-      description: 'the attribute is `true` when the value is one of these, else `false`',
-    }),
-  })
-  .meta({ description: 'How one posture attribute is read from the webhook payload.' });
-
-export const WebhookSchema = z
-  .strictObject({
-    name: z
-      .string()
-      .regex(/^[a-z][a-z0-9_-]{0,30}$/, 'expected 1-31 lower-case letters, digits, `_` or `-`')
-      .meta({
-        description:
-          'the webhook name: its URL is `{public_url}/api/device/signals/<name>` and its own attributes are `<name>.<attr>`',
-      }),
-    secret_file: z.string().min(1).meta({
-      description:
-        'a file holding the shared HMAC secret, one per line (several during a rotation); mode 0600',
-      'x-ztgate-secret': true,
-    }),
-    ttl: Duration.default('1h').meta({
-      description: 'attributes from this webhook older than this are unknown',
-    }),
-    tolerance: Duration.default('5m').meta({
-      description: 'accepted difference between the request timestamp and the server clock',
-    }),
-    device: z
-      .strictObject({
-        pointer: z.string().meta({ description: 'JSON pointer to the device identifier' }),
-        match: z.enum(['id', 'hostname']).default('id').meta({
-          description:
-            '`id`: the ztgate device id (recommended); `hostname`: exactly one active device with that host name',
-        }),
-      })
-      .meta({ description: 'Where the payload names the device.' }),
-    map: z.record(z.string().min(1), MapRuleSchema).meta({
-      description: 'posture attribute -> how to read it from the payload',
-    }),
-  })
-  .meta({ description: 'An authenticated webhook for MDM or EDR posture signals.' });
-
-export const DevicesConfigSchema = z
-  .strictObject({
-    report_interval: Duration.default('60s').meta({
-      description:
-        'how often the agent reports when nothing changed (it reports at once on a change)',
-    }),
-    posture_ttl: Duration.default('5m').meta({
-      description:
-        'agent posture older than this is unknown: its attributes are absent and policies that ask for them deny',
-    }),
-    report_window: Duration.default('5m').meta({
-      description: 'accepted clock difference between a report’s `sent_at` and the server',
-    }),
-    history: z.number().int().min(1).max(1000).default(20).meta({
-      description: 'how many posture reports are kept per device',
-    }),
-    enroll_code_ttl: Duration.default('10m').meta({
-      description: 'how long a one-time enrollment code is valid',
-    }),
-    edr_processes: z.array(z.string().min(1).max(64)).max(32).default([]).meta({
-      description:
-        'process names of the EDR/antivirus the agent looks for (`falcon-sensor`, `mdatp`); `edr_running` is true when one runs',
-    }),
-    tiers: z
-      .record(z.string().regex(new RegExp(TIER_NAME)), TierRuleSchema)
-      .default({})
-      .meta({
-        description:
-          'trust tiers in order: a device gets the first one whose rule it meets, or no tier',
-      }),
-    webhooks: z.array(WebhookSchema).max(16).default([]).meta({
-      description: 'third-party posture signals (MDM, EDR)',
-    }),
-  })
-  .meta({ description: 'Device trust: posture reports, staleness, trust tiers, signal webhooks.' });
-
-export type DevicesConfig = z.output<typeof DevicesConfigSchema>;
-export type DevicesConfigInput = z.input<typeof DevicesConfigSchema>;
+// The schema moved to ./settings-schema.ts; importers of this module keep working.
+export {
+  DevicesConfigSchema,
+  MapRuleSchema,
+  PostureConditionSchema,
+  TierRuleSchema,
+  WebhookSchema,
+  type DevicesConfig,
+  type DevicesConfigInput,
+  type MapRuleConfig,
+  type TierRuleConfig,
+  type WebhookConfig,
+} from './settings-schema.js';
 
 // ---------------------------------------------------------------------------------------------
 // runtime form
@@ -195,72 +103,100 @@ export interface DeviceTrustSettings {
   readonly webhooks: readonly WebhookSettings[];
 }
 
-function settingsError(message: string, help?: string): DeviceError {
-  return new DeviceError('ZT_DEVICE_SETTINGS_INVALID', message, help ? { help } : undefined);
+/** One thing wrong with a `devices:` section: where (below `devices`) and what. */
+interface SettingsIssue {
+  readonly path: KeyPath;
+  readonly message: string;
+  readonly help?: string;
 }
 
-function ms(text: string, key: string, min: number): number {
-  const value = parseDuration(text);
-  if (value === undefined) throw settingsError(`\`devices.${key}\` is not a duration`);
-  if (value < min) throw settingsError(`\`devices.${key}\` must be at least ${min / 1000}s`);
-  return value;
-}
+/**
+ * Converts a schema-validated section and checks what the schema cannot: posture attribute names,
+ * and what each webhook may write. Collects every issue rather than stopping at the first.
+ * (The schema checks ranges, pointers, mapping forms, duplicate names and duration bounds; the
+ * conversion still refuses what would make a wrong runtime value, for sections built by hand.)
+ */
+function convert(config: DevicesConfig): {
+  settings: DeviceTrustSettings | undefined;
+  issues: SettingsIssue[];
+} {
+  const issues: SettingsIssue[] = [];
+  const issue = (path: KeyPath, message: string, help?: string): void => {
+    issues.push(help === undefined ? { path, message } : { path, message, help });
+  };
+  const ms = (text: string, path: KeyPath, min: number): number => {
+    const value = parseDuration(text);
+    if (value === undefined) issue(path, `${quote(text)} is not a duration`);
+    else if (value < min) issue(path, `${quote(text)} is shorter than ${min / 1000}s`);
+    return value ?? 0;
+  };
 
-function condition(raw: z.output<typeof Condition>, where: string): PostureCondition {
-  if (typeof raw !== 'object') return { op: 'eq', value: raw };
-  if ('in' in raw) return { op: 'in', values: raw.in };
-  if (raw.min === undefined && raw.max === undefined)
-    throw settingsError(`${where}: a range needs \`min\`, \`max\` or both`);
-  const min = raw.min ?? -Infinity;
-  const max = raw.max ?? Infinity;
-  if (min > max)
-    throw settingsError(`${where}: the range is empty (\`min\` ${min} > \`max\` ${max})`);
-  return { op: 'range', min, max };
-}
-
-function checkPostureName(name: string, where: string): void {
-  if (!isPlainName(name) && !isNamespacedName(name))
-    throw settingsError(`${where}: ${quote(name)} is not a posture attribute name`);
-}
-
-/** Turns the (schema-validated) config section into the runtime settings; checks what the schema cannot. */
-export function deviceSettingsFrom(config: DevicesConfig): DeviceTrustSettings {
   const tiers: TierRule[] = [];
   for (const [name, rule] of Object.entries(config.tiers)) {
-    const posture = Object.entries(rule.posture).map(([attribute, c]) => {
-      const where = `\`devices.tiers.${name}.posture.${attribute}\``;
-      checkPostureName(attribute, where);
-      return { attribute, condition: condition(c, where) };
-    });
+    const posture: TierRule['posture'][number][] = [];
+    for (const [attribute, c] of Object.entries(rule.posture)) {
+      const path = ['tiers', name, 'posture', attribute];
+      if (!isPlainName(attribute) && !isNamespacedName(attribute)) {
+        issue(
+          path,
+          `${quote(attribute)} is not a posture attribute name`,
+          'write a name such as `disk_encrypted`, or `<namespace>.<name>` for a custom or webhook attribute (docs/device.md)',
+        );
+        continue;
+      }
+      const cond = condition(c);
+      if (typeof cond === 'string') issue(path, cond);
+      else posture.push({ attribute, condition: cond });
+    }
     tiers.push({ name, ...(rule.managed !== undefined ? { managed: rule.managed } : {}), posture });
   }
+
   const seen = new Set<string>();
-  const webhooks = config.webhooks.map((w): WebhookSettings => {
-    if (seen.has(w.name)) throw settingsError(`two webhooks are named ${quote(w.name)}`);
+  const webhooks: WebhookSettings[] = [];
+  config.webhooks.forEach((w, i) => {
+    const base = ['webhooks', i];
+    if (seen.has(w.name)) issue([...base, 'name'], `two webhooks are named ${quote(w.name)}`);
     seen.add(w.name);
     if (w.name === AGENT_NAMESPACE)
-      throw settingsError(
+      issue(
+        [...base, 'name'],
         `a webhook may not be named \`${AGENT_NAMESPACE}\`: that namespace is the agent’s`,
+        'give the webhook another name',
       );
-    checkPointer(w.device.pointer, `devices.webhooks.${w.name}.device.pointer`);
-    const map = Object.entries(w.map).map(([attribute, r]) => {
-      const where = `\`devices.webhooks.${w.name}.map.${attribute}\``;
-      checkPointer(r.pointer, where);
+    if (!isPointer(w.device.pointer))
+      issue([...base, 'device', 'pointer'], 'a JSON pointer starts with `/`');
+    const map: WebhookSettings['map'][number][] = [];
+    for (const [attribute, r] of Object.entries(w.map)) {
+      const path = [...base, 'map', attribute];
+      if (!isPointer(r.pointer)) {
+        issue([...path, 'pointer'], 'a JSON pointer starts with `/`');
+        continue;
+      }
       const spec = attributeSpec(attribute);
       if (isPlainName(attribute)) {
-        if (!spec || spec.source !== 'signal')
-          throw settingsError(
-            `${where}: ${quote(attribute)} is not a signal attribute`,
+        if (!spec || spec.source !== 'signal') {
+          issue(
+            path,
+            `${quote(attribute)} is not a signal attribute`,
             `map to \`mdm_compliant\`, \`mdm_managed\`, \`edr_risk_score\` or to \`${w.name}.<name>\``,
           );
+          continue;
+        }
       } else if (namespaceOf(attribute) !== w.name) {
-        throw settingsError(`${where}: a webhook may only write its own namespace \`${w.name}.\``);
+        issue(
+          path,
+          `a webhook may only write its own namespace \`${w.name}.\``,
+          `name the attribute \`${w.name}.<name>\`, or use one of the signal attributes`,
+        );
+        continue;
       }
       const forms = [r.type !== undefined, r.equals !== undefined, r.in !== undefined].filter(
         Boolean,
       );
-      if (forms.length !== 1)
-        throw settingsError(`${where}: give exactly one of \`type\`, \`equals\` or \`in\``);
+      if (forms.length !== 1) {
+        issue(path, 'give exactly one of `type`, `equals` or `in`');
+        continue;
+      }
       const rule: MapRule =
         r.type !== undefined
           ? { pointer: r.pointer, kind: 'value', type: r.type }
@@ -270,36 +206,123 @@ export function deviceSettingsFrom(config: DevicesConfig): DeviceTrustSettings {
               values: r.equals !== undefined ? [r.equals] : (r.in ?? []),
             };
       const produces = rule.kind === 'equals' ? 'boolean' : rule.type;
-      if (spec && spec.type !== produces)
-        throw settingsError(
-          `${where}: ${quote(attribute)} is a ${spec.type}, the mapping gives a ${produces}`,
+      if (spec && spec.type !== produces) {
+        issue(
+          path,
+          `${quote(attribute)} is a ${spec.type}, the mapping gives a ${produces}`,
+          spec.type === 'boolean'
+            ? 'use `equals` or `in` to turn the value into `true` or `false`'
+            : `read it with \`type: ${spec.type}\``,
         );
-      return { attribute, rule };
-    });
-    return {
+        continue;
+      }
+      map.push({ attribute, rule });
+    }
+    webhooks.push({
       name: w.name,
       secretFile: w.secret_file,
-      ttlMs: ms(w.ttl, `webhooks.${w.name}.ttl`, 1000),
-      toleranceMs: ms(w.tolerance, `webhooks.${w.name}.tolerance`, 1000),
+      ttlMs: ms(w.ttl, [...base, 'ttl'], 1000),
+      toleranceMs: ms(w.tolerance, [...base, 'tolerance'], 1000),
       device: { pointer: w.device.pointer, match: w.device.match },
       map,
-    };
+    });
   });
-  return {
-    reportIntervalMs: ms(config.report_interval, 'report_interval', 5000),
-    postureTtlMs: ms(config.posture_ttl, 'posture_ttl', 1000),
-    reportWindowMs: ms(config.report_window, 'report_window', 1000),
+
+  const settings: DeviceTrustSettings = {
+    reportIntervalMs: ms(config.report_interval, ['report_interval'], 5000),
+    postureTtlMs: ms(config.posture_ttl, ['posture_ttl'], 1000),
+    reportWindowMs: ms(config.report_window, ['report_window'], 1000),
     historySize: config.history,
-    enrollCodeTtlMs: ms(config.enroll_code_ttl, 'enroll_code_ttl', 1000),
+    enrollCodeTtlMs: ms(config.enroll_code_ttl, ['enroll_code_ttl'], 1000),
     edrProcesses: config.edr_processes,
     tiers,
     webhooks,
   };
+  return { settings: issues.length === 0 ? settings : undefined, issues };
 }
 
-function checkPointer(pointer: string, where: string): void {
-  if (pointer !== '' && !pointer.startsWith('/'))
-    throw settingsError(`\`${where}\`: a JSON pointer starts with \`/\``);
+/** The runtime form of a condition, or why there is none. */
+function condition(raw: PostureConditionInput): PostureCondition | string {
+  if (typeof raw !== 'object') return { op: 'eq', value: raw };
+  if ('in' in raw) return { op: 'in', values: raw.in };
+  if (raw.min === undefined && raw.max === undefined) return 'a range needs `min`, `max` or both';
+  const min = raw.min ?? -Infinity;
+  const max = raw.max ?? Infinity;
+  if (min > max) return `the range is empty (\`min\` ${min} > \`max\` ${max})`;
+  return { op: 'range', min, max };
+}
+
+function isPointer(pointer: string): boolean {
+  return pointer === '' || pointer.startsWith('/');
+}
+
+function settingsError(message: string, help?: string): DeviceError {
+  return new DeviceError('ZT_DEVICE_SETTINGS_INVALID', message, help ? { help } : undefined);
+}
+
+/** `devices.tiers.high.posture.x`, for messages that carry their own location. */
+function where(path: KeyPath): string {
+  return `\`${formatKeyPath(['devices', ...path])}\``;
+}
+
+/**
+ * Turns a (schema-validated) section into the runtime settings; throws `ZT_DEVICE_SETTINGS_INVALID`
+ * naming the key of the first problem. For a loaded config, prefer `checkDeviceSettings`, which
+ * reports every problem with its position.
+ */
+export function deviceSettingsFrom(config: DevicesConfig): DeviceTrustSettings {
+  const { settings, issues } = convert(config);
+  const first = issues[0];
+  if (first || !settings) {
+    throw settingsError(
+      `${where(first?.path ?? [])}: ${first?.message ?? 'invalid'}`,
+      first?.help ?? 'see docs/device.md ("Settings")',
+    );
+  }
+  return settings;
+}
+
+export interface DeviceSettingsCheck {
+  /** the runtime settings; undefined when a problem is an error */
+  readonly settings: DeviceTrustSettings | undefined;
+  /** every problem, `ZT_DEVICE_SETTINGS_INVALID`, located in the config file */
+  readonly problems: readonly Problem[];
+}
+
+/**
+ * The device settings of a loaded config (`config.devices`), with every problem the config schema
+ * could not see located at its key (`locate` is the loaded config's, `LoadedConfig.locate`): what
+ * `ztgate policy check` reports and what the server calls at start and on reload. Never throws.
+ */
+export function checkDeviceSettings(
+  config: DevicesConfig,
+  locate: Locate = () => undefined,
+  base: KeyPath = ['devices'],
+): DeviceSettingsCheck {
+  const { settings, issues } = convert(config);
+  const code: ErrorCode = 'ZT_DEVICE_SETTINGS_INVALID';
+  const problems = issues.map((i): Problem => {
+    const path = [...base, ...i.path];
+    const at = nearest(locate, path);
+    return {
+      code,
+      severity: 'error',
+      message: i.message,
+      ...(i.help !== undefined ? { help: i.help } : {}),
+      path,
+      ...(at ? { at } : {}),
+    };
+  });
+  return { settings, problems };
+}
+
+/** The position of a path, or of its nearest ancestor that has one (a default has none). */
+function nearest(locate: Locate, path: KeyPath): SourceLocation | undefined {
+  for (let n = path.length; n > 0; n--) {
+    const at = locate(path.slice(0, n));
+    if (at) return at;
+  }
+  return undefined;
 }
 
 /** Validates raw (YAML-shaped) settings and resolves them; throws `ZT_DEVICE_SETTINGS_INVALID`. */
@@ -307,9 +330,8 @@ export function resolveDeviceSettings(input: unknown = {}): DeviceTrustSettings 
   const parsed = DevicesConfigSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const path = issue ? issue.path.map(String).join('.') : '';
     throw settingsError(
-      `\`devices${path ? `.${path}` : ''}\`: ${issue?.message ?? 'invalid'}`,
+      `${where(issue ? issue.path.map((p) => (typeof p === 'number' ? p : String(p))) : [])}: ${issue?.message ?? 'invalid'}`,
       'see docs/device.md ("Settings")',
     );
   }

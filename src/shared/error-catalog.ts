@@ -22,6 +22,10 @@ export const errorCatalog = {
     'a value has the right type but is not acceptable (out of range, not one of the allowed values, badly formed)',
   ZT_CONFIG_INVALID_DURATION:
     'a duration is not of the form `90s`, `30m`, `8h`, `7d` (or a combination such as `1h30m`)',
+  ZT_CONFIG_INVALID_SIZE:
+    'a size is not a whole number of bytes or a number with a unit such as `512KiB`, `10MiB`, `1GB`',
+  ZT_CONFIG_INVALID_CIDR:
+    'an entry of `proxy.trusted_proxies` is not an IPv4 or IPv6 address or CIDR',
   ZT_CONFIG_INVALID_URL: 'a URL is malformed or uses a scheme that is not allowed there',
   ZT_CONFIG_INVALID_LISTEN: 'a listen address is not `host:port`',
   ZT_CONFIG_ENV_INVALID: 'a `ZTGATE_*` environment variable has a value that does not fit its key',

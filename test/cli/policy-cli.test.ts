@@ -133,6 +133,33 @@ describe('ztgate policy check', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /c\.yaml:5:21: error ZT_POLICY_INVALID_CIDR/);
   });
+  it('reports device settings the posture schema refuses at their position', async () => {
+    const t = tempFiles({
+      'd.yaml': [
+        'devices:',
+        '  tiers:',
+        '    high: {posture: {Disk-Encrypted: true}}',
+        '  webhooks:',
+        '    - name: mdm',
+        '      secret_file: /s',
+        '      device: {pointer: /id}',
+        '      map: {firewall: {pointer: /fw, type: boolean}}',
+        '',
+      ].join('\n'),
+    });
+    after(t.cleanup);
+    const r = await ztgate(['policy', 'check', t.path('d.yaml')]);
+    assert.equal(r.code, 1);
+    noStack(r.stderr);
+    assert.match(
+      r.stderr,
+      /d\.yaml:3:38: error ZT_DEVICE_SETTINGS_INVALID: `Disk-Encrypted` is not a posture attribute name/,
+    );
+    assert.match(
+      r.stderr,
+      /d\.yaml:8:23: error ZT_DEVICE_SETTINGS_INVALID: `firewall` is not a signal attribute/,
+    );
+  });
   it('a missing file is a clear user error', async () => {
     const r = await ztgate(['policy', 'check', files.path('nope.yaml')]);
     assert.equal(r.code, 1);

@@ -107,6 +107,26 @@ describe('ztgate device', () => {
     await store.close();
   });
 
+  test('list: without injected settings, the tiers come from the config’s devices section', async () => {
+    const withTiers = join(dir, 'tiers.yaml');
+    writeFileSync(
+      withTiers,
+      'data_dir: ./data\ndevices:\n  tiers:\n    strict: {managed: true, posture: {firewall: true}}\n',
+    );
+    const r = await run(['device', 'list', '--config', withTiers, '--format', 'json'], {
+      device: { now: () => NOW },
+    });
+    assert.equal(r.code, 0, r.err);
+    const parsed = JSON.parse(r.out) as { devices: { id: string; tier: string | null }[] };
+    assert.equal(parsed.devices.find((d) => d.id === 'dev-a')?.tier, 'strict');
+
+    const bad = join(dir, 'bad-tiers.yaml');
+    writeFileSync(bad, 'data_dir: ./data\ndevices:\n  tiers:\n    x: {posture: {Not-A-Name: 1}}\n');
+    const refused = await run(['device', 'list', '--config', bad], { device: { now: () => NOW } });
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /ZT_DEVICE_SETTINGS_INVALID/);
+  });
+
   test('list: a table, or JSON with the tier and freshness; filters', async () => {
     const text = await run(['device', 'list', '--config', config], { device: deps });
     assert.equal(text.code, 0, text.err);

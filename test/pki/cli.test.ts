@@ -60,6 +60,48 @@ describe('ztgate ca', () => {
     }
   });
 
+  it('init and issue take the trust domain and lifetimes from the config’s pki section', async () => {
+    const c = tempDir();
+    try {
+      const config = write(
+        c.dir,
+        'ztgate.yaml',
+        'data_dir: ./state\npki: {trust_domain: corp.example, svid_ttl: 2h, server_cert_ttl: 7d}\n',
+      );
+      const init = await runCli(['ca', 'init', '--config', config]);
+      assert.equal(init.code, 0, init.stderr);
+      assert.match(init.stdout, /created a CA for the trust domain corp\.example in /);
+      let n = 0;
+      const life = async (args: string[]): Promise<number> => {
+        const r = await runCli([
+          'ca',
+          'issue',
+          '--config',
+          config,
+          '--generate-key',
+          '--key-out',
+          join(c.dir, `k${n++}.pem`),
+          '--format',
+          'json',
+          ...args,
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        const j = JSON.parse(r.stdout) as { notBefore: string; notAfter: string };
+        return Date.parse(j.notAfter) - Date.parse(j.notBefore) - 30_000; // minus the backdating
+      };
+      const svid = ['--type', 'svid', '--spiffe-id', 'spiffe://corp.example/ns/a/sa/b'];
+      assert.equal(await life(svid), 2 * 3_600_000);
+      assert.equal(await life([...svid, '--ttl', '15m']), 15 * 60_000, '--ttl wins');
+      assert.equal(await life(['--type', 'server', '--dns', 'a.localhost']), 7 * 86_400_000);
+      assert.equal(
+        await life(['--type', 'device', '--device', 'd1', '--user', 'u1']),
+        30 * 86_400_000,
+      );
+    } finally {
+      c.cleanup();
+    }
+  });
+
   it('issue signs an openssl CSR and prints the chain openssl verifies', async () => {
     const { csrFile } = await opensslKeyAndCsr(t.dir, 'web');
     const r = await runCli([
