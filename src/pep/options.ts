@@ -1,6 +1,6 @@
 /**
- * Options of `createProxy`, with their defaults. The config keys they will come from are proposed
- * in docs/proxy.md ("Configuration"); until then the composition root passes them directly.
+ * Options of `createProxy`, with their defaults. `ztgate serve` fills them from the `proxy:`
+ * section of ztgate.yaml (src/config/runtime.ts `proxySettings`, docs/proxy.md "Configuration").
  */
 import type { JWK } from 'jose';
 import type { PolicyEngine, RouteSource } from '../pdp/index.js';
@@ -16,6 +16,8 @@ export interface ProxyRoute extends RouteSource {
   readonly to: string;
   readonly mode: 'enforce' | 'audit';
   readonly identity_headers: boolean;
+  /** send the client's `Host` upstream for this route (overrides `preserveHost`) */
+  readonly preserve_host?: boolean;
 }
 
 export type Pem = string | Buffer;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { JWK } from 'jose';
@@ -25,6 +25,9 @@ function config(port: number, upstream: number, deadPort: number, extra = ''): s
   return `data_dir: ./data
 listen: 127.0.0.1:${port}
 public_url: https://auth.localhost:${port}
+proxy:
+  max_request_body: 1KiB
+  access_log: ./access.log
 routes:
   - from: https://app.localhost:${port}
     to: http://127.0.0.1:${upstream}
@@ -194,6 +197,32 @@ describe('ztgate serve (the real process)', { timeout: 120_000 }, () => {
       }, 3000);
     });
     assert.match(raw, /^HTTP\/1\.1 400/);
+  });
+
+  it('applies proxy settings from the config: body limit and access log file', async () => {
+    const big = await get(app('/upload'), {
+      method: 'POST',
+      headers: bearer(alice, { 'content-type': 'text/plain' }),
+      body: 'x'.repeat(4096),
+    });
+    assert.equal(big.status, 413);
+    const small = await get(app('/upload'), {
+      method: 'POST',
+      headers: bearer(alice, { 'content-type': 'text/plain' }),
+      body: 'x'.repeat(100),
+    });
+    assert.equal(small.status, 200);
+    const id = String(small.headers['x-request-id']);
+    const log = join(files.dir, 'access.log');
+    const t0 = Date.now();
+    while (!(existsSync(log) && readFileSync(log, 'utf8').includes(id)) && Date.now() - t0 < 3000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const line = readFileSync(log, 'utf8')
+      .split('\n')
+      .find((l) => l.includes(id));
+    assert.ok(line, 'the request is in the access log file');
+    assert.doesNotMatch(readFileSync(log, 'utf8'), new RegExp(alice.slice(-20)), 'no token');
   });
 
   it('answers 502 with the request id when the upstream is down', async () => {

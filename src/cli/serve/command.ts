@@ -12,7 +12,11 @@ import { createServeLog } from './log.js';
 import { startServer, type RunningServer } from './server.js';
 
 /** Runs `server` until a stop signal; resolves with the exit code. */
-export function runUntilSignal(server: RunningServer, io: Io, drainMs: number): Promise<number> {
+export function runUntilSignal(
+  server: RunningServer,
+  io: Io,
+  drainMs: number | undefined,
+): Promise<number> {
   const log = createServeLog((line) => io.stderr(`${line}\n`));
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -59,9 +63,13 @@ export function registerServeCommand(program: Command, io: Io): void {
       'run the server: the identity-aware proxy, forward auth, sign-in, device trust, PKI and audit',
     )
     .addOption(configOption())
-    .option('--drain <seconds>', 'on SIGTERM, how long running requests may finish', '10')
-    .action(async (opts: { config?: string; drain: string }) => {
-      const drainMs = Math.max(0, Number(opts.drain) || 0) * 1000;
+    .option(
+      '--drain <seconds>',
+      'on SIGTERM, how long running requests may finish (default: proxy.drain_timeout, 10 s)',
+    )
+    .action(async (opts: { config?: string; drain?: string }) => {
+      const drainMs =
+        opts.drain === undefined ? undefined : Math.max(0, Number(opts.drain) || 0) * 1000;
       let server: RunningServer;
       try {
         server = await startServer({

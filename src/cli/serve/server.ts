@@ -12,7 +12,7 @@
  * lost. SIGHUP reloads the config file: policies and routes are swapped in without dropping a
  * connection; a config with errors is refused and the running one stays.
  */
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
@@ -25,6 +25,7 @@ import { SyslogSink } from '../../audit/sinks/syslog.js';
 import { WebhookSink } from '../../audit/sinks/webhook.js';
 import { loadConfigFile, type LoadedConfig } from '../../config/load.js';
 import { parseListen } from '../../config/check.js';
+import { pkiSettings, proxySettings, type AccessLogTarget } from '../../config/runtime.js';
 import type { Config } from '../../config/schema.js';
 import { readSecretFile } from '../../config/secrets.js';
 import { DeviceEnrollment } from '../../device/enroll/enroll.js';
@@ -32,7 +33,7 @@ import { DeviceEndpoints } from '../../device/http/endpoints.js';
 import { PostureService } from '../../device/report/posture-service.js';
 import { StalenessMonitor } from '../../device/report/staleness.js';
 import { SignalWebhooks } from '../../device/report/webhook.js';
-import { DEFAULT_DEVICE_SETTINGS, type DeviceTrustSettings } from '../../device/settings.js';
+import { checkDeviceSettings, type DeviceTrustSettings } from '../../device/settings.js';
 import { createIdentity, type Identity } from '../../identity/identity.js';
 import { caFetch } from '../../identity/rp/ca-fetch.js';
 import { loadIdentityKey } from '../../identity/secret-box.js';
@@ -40,7 +41,8 @@ import { buildEngine, type PolicyEngine } from '../../pdp/index.js';
 import { AssertionSigner } from '../../pep/assertion/assertion.js';
 import { KeyRing } from '../../pep/assertion/key-ring.js';
 import { auditWriterPort } from '../../pep/audit-port.js';
-import type { ListenAddress, ProxyRoute } from '../../pep/options.js';
+import type { ListenAddress, ProxyRoute, UpstreamTls } from '../../pep/options.js';
+import { lineBuffer } from '../../pep/observe/line-buffer.js';
 import { createProxy, type Proxy } from '../../pep/proxy.js';
 import { createTrustBundleHandler } from '../../pki/bundle.js';
 import { initCa } from '../../pki/ca/init.js';
@@ -164,17 +166,22 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     }
   };
 
-  const loadAll = (): { loaded: LoadedConfig; engine: PolicyEngine<ProxyRoute> } => {
+  const loadAll = (): {
+    loaded: LoadedConfig;
+    engine: PolicyEngine<ProxyRoute>;
+    devices: DeviceTrustSettings;
+  } => {
     const loaded = loadConfigFile(o.configPath, { env, readSecrets: true });
+    const devices = checkDeviceSettings(loaded.config.devices, loaded.locate);
     const built = buildEngine<ProxyRoute>(
       { policies: loaded.config.policies, routes: loaded.config.routes },
       loaded.locate,
       engineRef?.policies,
     );
-    const problems = [...loaded.problems, ...built.problems];
-    if (hasErrors(problems)) throw new ProblemsError(problems);
+    const problems = [...loaded.problems, ...built.problems, ...devices.problems];
+    if (hasErrors(problems) || devices.settings === undefined) throw new ProblemsError(problems);
     for (const p of problems) log.warn(p.code, formatProblem(p));
-    return { loaded, engine: built.engine };
+    return { loaded, engine: built.engine, devices: devices.settings };
   };
   let engineRef: PolicyEngine<ProxyRoute> | undefined;
 
@@ -243,10 +250,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     }
 
     // --- PKI: the internal CA (created on first start), the CRL and the trust bundle
+    const pkiConfig = pkiSettings(config);
     if (!caExists(config.data_dir)) {
       const created = await initCa({
         dataDir: config.data_dir,
-        trustDomain: new URL(config.public_url).hostname.toLowerCase(),
+        trustDomain: pkiConfig.trustDomain,
         crlUrl: `${publicUrl}/pki/crl`,
         store: store.certificates,
       });
@@ -261,6 +269,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       onWarning: (code, message) => log.warn(code, message),
     });
     cleanup.push(() => pki.close());
+    if (config.pki.trust_domain !== undefined && pki.meta.trust_domain !== pkiConfig.trustDomain) {
+      throw new ZtError(
+        'ZT_PKI_CA_INVALID',
+        `the CA in ${config.data_dir} is for the trust domain \`${pki.meta.trust_domain}\`, not \`${pkiConfig.trustDomain}\` (pki.trust_domain)`,
+        {
+          help: 'a trust domain cannot change: fix `pki.trust_domain`, or start a new CA in a new data directory',
+        },
+      );
+    }
     const caPem = pki.ca.rootPem;
 
     // --- the listener certificate: from files, or from the CA for every host we serve
@@ -275,7 +292,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     } else {
       const serverPolicy = IssuancePolicy.unrestricted();
       const obtain = (): ReturnType<ReturnType<typeof pkiServerCertificates>> =>
-        pkiServerCertificates(pki, names, { requester: 'ztgate-serve', policy: serverPolicy })();
+        pkiServerCertificates(
+          pki,
+          { ...names, ttlMs: pkiConfig.serverCertTtlMs },
+          { requester: 'ztgate-serve', policy: serverPolicy },
+        )();
       certs = new CertificateManager({
         obtain,
         onRenewed: (c) =>
@@ -313,7 +334,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     });
 
     // --- device trust
-    const deviceSettings: DeviceTrustSettings = DEFAULT_DEVICE_SETTINGS;
+    let deviceSettings: DeviceTrustSettings = first.devices;
     const posture = new PostureService({
       devices: store.devices,
       events,
@@ -324,7 +345,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const enrollment = new DeviceEnrollment({
       devices: store.devices,
       codes: store.enrollmentCodes,
-      issuer: pkiDeviceIssuer(pki),
+      issuer: pkiDeviceIssuer(pki, { ttlMs: pkiConfig.deviceCertTtlMs }),
       users: store.users,
       audit: writer,
       now,
@@ -379,8 +400,21 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     });
     let storeReady = true;
     const metricsListen = listenOf(config.metrics_listen);
+    let settings = proxySettings(config.proxy);
+    const accessLog = openAccessLog(settings.accessLog);
+    cleanup.push(() => accessLog.close());
+    let upstreamTls = upstreamTlsByOrigin(config);
     const proxy = createProxy({
       engine: first.engine,
+      trustedProxies: settings.trustedProxies,
+      maxBodyBytes: settings.maxBodyBytes,
+      upstreamTimeoutMs: settings.upstreamTimeoutMs,
+      upstreamMaxFreeSockets: settings.upstreamMaxFreeSockets,
+      clientKeepAliveMs: settings.clientKeepAliveMs,
+      tunnelRecheckMs: settings.tunnelRecheckMs,
+      decisionCache: settings.decisionCache,
+      upstreamTls: (origin) => upstreamTls.get(origin),
+      ...(accessLog.write ? { accessLog: accessLog.write } : {}),
       publicUrl,
       tls: { ...tlsMaterial, clientCa },
       listen,
@@ -505,8 +539,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       identity,
       async reload() {
         const next = loadAll();
+        const nextTls = upstreamTlsByOrigin(next.loaded.config);
         config = next.loaded.config;
         engineRef = next.engine;
+        upstreamTls = nextTls;
+        settings = proxySettings(config.proxy);
+        deviceSettings = next.devices;
+        posture.setSettings(deviceSettings);
+        devicePort.clear();
+        accessLog.reopen();
         proxy.policyChanged(next.engine);
         const nextNames = certificateNames(config, listen);
         if (certs && JSON.stringify(nextNames) !== JSON.stringify(names)) {
@@ -519,7 +560,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         });
         return { routes: config.routes.length, policies: Object.keys(config.policies).length };
       },
-      close(drainMs = 10_000) {
+      close(drainMs = settings.drainMs) {
         closing ??= (async () => {
           log.info('ZT_SERVE_STOPPING', 'draining connections and the audit log', {
             drain_ms: drainMs,
@@ -539,5 +580,69 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   } catch (err) {
     await undo();
     throw err;
+  }
+}
+
+/** TLS towards `https://` upstreams, per upstream origin, from the routes' `tls:` keys. */
+function upstreamTlsByOrigin(config: Config): Map<string, UpstreamTls> {
+  const out = new Map<string, UpstreamTls>();
+  for (const r of config.routes) {
+    if (r.tls === undefined) continue;
+    const t = r.tls;
+    out.set(new URL(r.to).origin, {
+      ...(t.ca_file !== undefined ? { ca: readFileSync(t.ca_file, 'utf8') } : {}),
+      ...(t.cert_file !== undefined ? { cert: readFileSync(t.cert_file, 'utf8') } : {}),
+      ...(t.key_file !== undefined ? { key: readSecretFile(t.key_file) } : {}),
+      ...(t.server_name !== undefined ? { servername: t.server_name } : {}),
+    });
+  }
+  return out;
+}
+
+interface AccessLogWriter {
+  /** undefined: the proxy's own (stdout, batched) */
+  readonly write: ((line: string) => void) | undefined;
+  /** a log file is opened again (after logrotate moved it); SIGHUP calls this */
+  reopen(): void;
+  close(): Promise<void>;
+}
+
+function openAccessLog(target: AccessLogTarget): AccessLogWriter {
+  switch (target.kind) {
+    case 'stdout':
+      return { write: undefined, reopen: () => undefined, close: () => Promise.resolve() };
+    case 'off':
+      return { write: () => undefined, reopen: () => undefined, close: () => Promise.resolve() };
+    case 'stderr': {
+      const buffer = lineBuffer((chunk) => process.stderr.write(chunk));
+      return {
+        write: (line) => buffer.line(line),
+        reopen: () => undefined,
+        close: () => {
+          buffer.flush();
+          return Promise.resolve();
+        },
+      };
+    }
+    case 'file': {
+      const open = (): WriteStream =>
+        createWriteStream(target.path, { flags: 'a', mode: 0o640 }).on('error', () => undefined);
+      let stream = open();
+      const buffer = lineBuffer((chunk) => stream.write(chunk));
+      return {
+        write: (line) => buffer.line(line),
+        reopen: () => {
+          buffer.flush();
+          const old = stream;
+          stream = open();
+          old.end();
+        },
+        close: () =>
+          new Promise<void>((resolve) => {
+            buffer.flush();
+            stream.end(resolve);
+          }),
+      };
+    }
   }
 }

@@ -23,7 +23,7 @@ export async function upstreamHeaders(
   const rt = ctx.rt;
   const route = ctx.route as ProxyRoute;
   const h = endToEndRequestHeaders(ctx.req.headers);
-  h.host = rt.limits.preserveHost ? ctx.host : up.hostHeader;
+  h.host = (route.preserve_host ?? rt.limits.preserveHost) ? ctx.host : up.hostHeader;
   const prior = ctx.trustedPeer ? h['x-forwarded-for'] : undefined;
   h['x-forwarded-for'] =
     prior === undefined
