@@ -70,6 +70,7 @@ export function buildOpenApi(operations: readonly Operation[], publicUrl: string
   for (const op of operations) {
     if (op.body) name(op.body, `${cap(op.id)}Request`);
     if (op.success.schema) name(op.success.schema, `${cap(op.id)}Response`);
+    for (const r of op.responses ?? []) if (r.schema) name(r.schema, `${cap(op.id)}${r.status}`);
   }
   const generated = z.toJSONSchema(registry, {
     uri: (id) => `#/components/schemas/${id}`,

@@ -61,6 +61,9 @@ const VersionView = VersionSummary.extend({
 }).meta({ id: 'ConfigVersion' });
 
 const PolicyParams = z.strictObject({ name: PolicyNameParam });
+const PolicyPut = z
+  .object({ version: z.number().int(), name: z.string(), policy: PolicySchema })
+  .meta({ id: 'PolicyInForce' });
 const VersionParams = z.strictObject({ version: VersionParam });
 const RoutesBody = z.strictObject({ routes: z.array(RouteSchema) });
 const PolicyCheckBody = z.strictObject({ name: PolicyNameParam, policy: PolicySchema });
@@ -407,12 +410,8 @@ export function configOperations(): Operation[] {
       bodyRequired: true,
       ifMatch: true,
       etag: true,
-      success: {
-        status: 200,
-        description: 'the policy in force',
-        schema: z.object({ version: z.number().int(), name: z.string(), policy: PolicySchema }),
-      },
-      responses: [{ status: 201, description: 'the policy was created' }],
+      success: { status: 200, description: 'the policy in force', schema: PolicyPut },
+      responses: [{ status: 201, description: 'the policy was created', schema: PolicyPut }],
       async handle(ctx) {
         const c = ctx as AnyContext;
         const base = baseState(c);
