@@ -388,3 +388,63 @@ describe('admin API security', () => {
     });
   });
 });
+
+describe('admin API fails closed', () => {
+  test('identity that cannot be consulted is a 503, never access', async () => {
+    const h = await startHarness({
+      deps: {
+        identity: {
+          resolve: () => Promise.reject(new Error('store down')),
+        },
+      },
+    });
+    try {
+      const r = await call(h.url, 'GET', '/api/v1/users', { cookie: h.adminCookie });
+      assert.equal(r.status, 503);
+      assert.equal(r.json.code, 'ZT_ADMIN_UNAVAILABLE');
+      assert.ok(!r.text.includes('store down'), '5xx bodies say nothing of the cause');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a change is refused before it is made while the audit log refuses records', async () => {
+    const h = await startHarness({ deps: { audit: { append: () => 'x', overloaded: true } } });
+    try {
+      const r = await call(h.url, 'POST', '/api/v1/groups', {
+        cookie: h.adminCookie,
+        body: { name: 'unrecorded' },
+      });
+      assert.equal(r.status, 503);
+      assert.equal(await h.store.groups.get('unrecorded'), undefined);
+      assert.equal(
+        (await call(h.url, 'GET', '/api/v1/groups', { cookie: h.adminCookie })).status,
+        200,
+      );
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('an unexpected error is a 500 with the request id only, reported to onError', async () => {
+    const seen: string[] = [];
+    const h = await startHarness({ deps: { onError: (_e, id) => seen.push(id) } });
+    try {
+      await h.store.users.create({ id: 'u_x', email: 'x@example.com', at: h.clock.now });
+      // a corrupted token record: the parse fails inside the API
+      await h.store.settings.set('admin/api-tokens/0123456789abcdef', '{not json', h.clock.now);
+      const r = await call(h.url, 'GET', '/api/v1/tokens', { cookie: h.adminCookie });
+      assert.equal(r.status, 500);
+      assert.deepEqual(Object.keys(r.json).sort(), [
+        'code',
+        'request_id',
+        'status',
+        'title',
+        'type',
+      ]);
+      assert.deepEqual(seen, [r.json.request_id]);
+    } finally {
+      await h.close();
+    }
+  });
+});

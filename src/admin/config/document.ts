@@ -36,8 +36,6 @@ export interface PolicyDocument {
   readonly policies: Readonly<Record<string, PolicySyntax>>;
 }
 
-export const DOCUMENT_KEYS = ['routes', 'policies'] as const;
-
 /** The YAML text a version stores. Deterministic for one document. */
 export function documentText(doc: {
   readonly routes: unknown;

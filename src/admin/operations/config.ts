@@ -257,7 +257,9 @@ export function configOperations(): Operation[] {
           // the target's content, as a document, to guard the admin policy before anything is stored
           parseYaml(target.content) as { routes: unknown; policies: unknown },
         );
-        guardAdminPolicy(c, base.document.policies, draft.result?.document.policies ?? {});
+        // a version that no longer passes the checks is refused below, with its problems
+        if (draft.result)
+          guardAdminPolicy(c, base.document.policies, draft.result.document.policies);
         let state;
         try {
           ({ state } = await ctx.deps.config.rollback(ctx.params.version, {
