@@ -270,6 +270,37 @@ export const errorCatalog = {
     'the proxy or metrics listener could not bind its address (in use, not permitted)',
   ZT_PEP_INTERNAL:
     'an unexpected error while handling a request; it was refused with 500 and the request id is in the log line',
+
+  // admin: the admin REST API (`{public_url}/api/v1/`)
+  ZT_ADMIN_UNAUTHENTICATED:
+    'an admin API request carried no valid credential (no session cookie, no API token, or one that is expired or revoked): 401',
+  ZT_ADMIN_FORBIDDEN:
+    'the signed-in user or API token may not use this admin endpoint: the admin policy (`ztgate-admin`) does not allow the session, or the change is reserved to signed-in admins: 403 (audited)',
+  ZT_ADMIN_STEP_UP_REQUIRED:
+    'the admin policy asks for a fresher multi-factor authentication than the session has: sign in again with MFA, then retry: 403',
+  ZT_ADMIN_SCOPE_MISSING: 'the API token lacks the scope this endpoint needs: 403 (audited)',
+  ZT_ADMIN_CSRF_REFUSED:
+    'a cookie-authenticated admin API request that changes state came without the `Origin` of `public_url` or without the `X-Ztgate-Csrf: 1` header: 403',
+  ZT_ADMIN_TOKEN_INVALID:
+    'an admin API token is malformed, unknown, expired or revoked, or its creator is disabled: 401',
+  ZT_ADMIN_REQUEST_INVALID:
+    'an admin API request is malformed: bad JSON, a forbidden key (`__proto__`), an unknown or invalid parameter, a malformed id: 400',
+  ZT_ADMIN_UNSUPPORTED_MEDIA_TYPE: 'an admin API request body is not `application/json`: 415',
+  ZT_ADMIN_BODY_TOO_LARGE: 'an admin API request body is larger than the API accepts: 413',
+  ZT_ADMIN_NOT_FOUND: 'no admin API endpoint or record matches the request: 404',
+  ZT_ADMIN_METHOD_NOT_ALLOWED: 'the admin API endpoint does not support this HTTP method: 405',
+  ZT_ADMIN_CONFIG_INVALID:
+    'a routes and policies document sent to the admin API failed validation; every problem is listed with its key path: 400',
+  ZT_ADMIN_PRECONDITION_FAILED:
+    'an admin API change named a config version (`If-Match`) that is no longer the current one: read again and retry: 412',
+  ZT_ADMIN_CONFLICT:
+    'an admin API change conflicts with the current state (a record that exists already, a concurrent edit): 409',
+  ZT_ADMIN_LOCKOUT:
+    'an admin API change to the `ztgate-admin` policy would refuse the admin making it; make the change from a session the new policy allows: 409',
+  ZT_ADMIN_UNAVAILABLE:
+    'the admin API cannot serve the request now: the store, identity or audit log is unavailable, or a component it needs (the CA) is not configured: 503',
+  ZT_ADMIN_INTERNAL:
+    'an unexpected error in the admin API; the response carries only the request id, which the log line also has: 500',
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof errorCatalog;
