@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, ExitRequest, processIo, reportError, type Io } from './output.js';
+import { registerAdminCommands } from './admin.js';
 import { registerAuditCommands } from './audit.js';
 import { registerAgentCommands } from './agent.js';
 import { registerCaCommands } from './ca.js';
@@ -35,6 +36,7 @@ export function buildProgram(io: Io): Command {
   registerSessionCommands(program, io);
   registerTokenCommands(program, io);
   registerAuditCommands(program, io);
+  registerAdminCommands(program, io);
   registerCaCommands(program, io);
   registerDeviceCommands(program, io);
   registerAgentCommands(program, io);

@@ -16,6 +16,10 @@ import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'no
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { createAdminApi } from '../../admin/api.js';
+import { sessionResolver } from '../../admin/adapters.js';
+import { ConfigManager, type ConfigState } from '../../admin/config/config-manager.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { WorkerAuditTarget } from '../../audit/worker-target.js';
 import { loadAuditSigningKey, defaultAuditKeyPath } from '../../audit/signing-key.js';
@@ -204,6 +208,19 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     });
     cleanup.push(() => events.close());
 
+    // --- routes and policies in force: the file, or a newer version edited through the admin
+    // API (docs/admin.md, "Config precedence"); every replica follows `policy.reloaded`
+    const configs = await ConfigManager.open({
+      versions: store.configVersions,
+      settings: store.settings,
+      file: first.loaded,
+      events,
+      now,
+      onWarning: (code, message) => log.warn(code, message),
+    });
+    config = configs.current().config;
+    engineRef = configs.current().engine;
+
     // --- audit
     const signingKey = loadAuditSigningKey(defaultAuditKeyPath(config.data_dir), { create: true });
     const writer = new AuditWriter(new WorkerAuditTarget(storeOptions), {
@@ -342,10 +359,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       settings: deviceSettings,
       now,
     });
+    const deviceIssuer = pkiDeviceIssuer(pki, { ttlMs: pkiConfig.deviceCertTtlMs });
     const enrollment = new DeviceEnrollment({
       devices: store.devices,
       codes: store.enrollmentCodes,
-      issuer: pkiDeviceIssuer(pki, { ttlMs: pkiConfig.deviceCertTtlMs }),
+      issuer: deviceIssuer,
       users: store.users,
       audit: writer,
       now,
@@ -400,12 +418,45 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     });
     let storeReady = true;
     const metricsListen = listenOf(config.metrics_listen);
+    const admin = createAdminApi({
+      publicUrl,
+      store,
+      config: configs,
+      // admin calls read the session from the store every time: no cache between a revocation
+      // and an administrator's next call
+      identity: sessionResolver(identity.sessions),
+      sessions: identity.sessions,
+      deviceFacts: devicePort,
+      audit: writer,
+      deviceSettings: () => deviceSettings,
+      deviceIssuer,
+      events,
+      pki,
+      requestInfo: (req) => {
+        const socket = (req as { socket?: TLSSocket }).socket;
+        const fp = socket?.authorized
+          ? socket.getPeerCertificate(false)?.fingerprint256
+          : undefined;
+        return {
+          ...(socket?.remoteAddress !== undefined ? { sourceIp: socket.remoteAddress } : {}),
+          ...(typeof fp === 'string' && fp !== ''
+            ? { clientCertFingerprint: fp.replace(/:/g, '').toLowerCase() }
+            : {}),
+        };
+      },
+      now,
+      onError: (err, requestId) =>
+        log.error('ZT_ADMIN_INTERNAL', err instanceof Error ? err.message : String(err), {
+          request_id: requestId,
+        }),
+    });
+
     let settings = proxySettings(config.proxy);
     const accessLog = openAccessLog(settings.accessLog);
     cleanup.push(() => accessLog.close());
     let upstreamTls = upstreamTlsByOrigin(config);
     const proxy = createProxy({
-      engine: first.engine,
+      engine: engineRef,
       trustedProxies: settings.trustedProxies,
       maxBodyBytes: settings.maxBodyBytes,
       upstreamTimeoutMs: settings.upstreamTimeoutMs,
@@ -438,6 +489,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         }),
         bundle: createTrustBundleHandler(() => pki.bundle()),
         apps: () => config.routes.map((r) => r.from),
+        extra: [(req, res) => admin.handle(req, res)],
         onError: (e) =>
           log.error(
             e instanceof ZtError ? e.code : 'ZT_PEP_INTERNAL',
@@ -446,6 +498,27 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       }),
     });
     cleanup.push(() => proxy.close(0));
+
+    // routes and policies changed (API edit, rollback, SIGHUP, another replica): swap them in
+    const applyRoutes = async (state: ConfigState): Promise<void> => {
+      config = state.config;
+      engineRef = state.engine;
+      upstreamTls = upstreamTlsByOrigin(config);
+      proxy.policyChanged(state.engine);
+      const nextNames = certificateNames(config, listen);
+      if (certs && JSON.stringify(nextNames) !== JSON.stringify(names)) {
+        names = nextNames;
+        await certs.rotate();
+      }
+    };
+    configs.onChange((state) => {
+      applyRoutes(state).catch((err: unknown) =>
+        log.error(
+          'ZT_PKI_ROTATION_FAILED',
+          `the listener certificate was not renewed: ${String(err)}`,
+        ),
+      );
+    });
     const detachGuard = guard.attach(proxy.server);
     cleanup.push(() => {
       detachGuard();
@@ -485,8 +558,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
           pki.revocations.add(e.serial);
           break;
         case 'policy.reloaded':
+          configs
+            .refresh()
+            .catch((err: unknown) =>
+              log.warn('ZT_STORE_UNAVAILABLE', `reading the newest config failed: ${String(err)}`),
+            );
           break;
         case 'bus.resync':
+          configs.refresh().catch(() => undefined);
           identityPort.clear();
           devicePort.clear();
           proxy.policyChanged();
@@ -539,21 +618,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       identity,
       async reload() {
         const next = loadAll();
-        const nextTls = upstreamTlsByOrigin(next.loaded.config);
-        config = next.loaded.config;
-        engineRef = next.engine;
-        upstreamTls = nextTls;
-        settings = proxySettings(config.proxy);
+        upstreamTlsByOrigin(next.loaded.config); // unreadable TLS files refuse the reload
+        settings = proxySettings(next.loaded.config.proxy);
         deviceSettings = next.devices;
         posture.setSettings(deviceSettings);
         devicePort.clear();
         accessLog.reopen();
-        proxy.policyChanged(next.engine);
-        const nextNames = certificateNames(config, listen);
-        if (certs && JSON.stringify(nextNames) !== JSON.stringify(names)) {
-          names = nextNames;
-          await certs.rotate();
-        }
+        // the file's routes and policies win when they changed since last imported; the change
+        // listener swaps them in
+        await configs.reloadFile(next.loaded);
         log.info('ZT_SERVE_RELOADED', 'the configuration was reloaded', {
           routes: config.routes.length,
           policies: Object.keys(config.policies).length,
