@@ -7,8 +7,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -19,6 +17,7 @@ import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { PG_ADMIN_URL, pgUrlFor, postgresUnreachable } from '../../src/store/testing.js';
 import { httpsClient } from '../helpers/https-client.js';
+import { openWebSocket, startUpstream, type Upstream } from '../pep/helpers/harness.js';
 import { freePort, startZtgate, tempFiles, type RunningZtgate } from '../helpers/ztgate.js';
 
 const unreachable = await postgresUnreachable();
@@ -40,7 +39,8 @@ describe(
     const files = tempFiles({});
     const dbName = `ztgate_test_${randomBytes(6).toString('hex')}`;
     const url = pgUrlFor(dbName);
-    let upstream: Server;
+    let upstream: Upstream;
+    let caPem = '';
     let a: RunningZtgate;
     let b: RunningZtgate;
     let portA = 0;
@@ -64,9 +64,8 @@ policies:
 
     before(async () => {
       await admin(`CREATE DATABASE ${dbName}`);
-      upstream = createServer((_req, res) => res.end('ok'));
-      await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-      const up = (upstream.address() as AddressInfo).port;
+      upstream = await startUpstream(); // HTTP answers and a WebSocket echo
+      const up = upstream.port;
       portA = await freePort();
       portB = await freePort();
       // replicas share public_url (behind one load balancer) and the data directory's keys
@@ -74,7 +73,8 @@ policies:
       writeFileSync(join(files.dir, 'b.yaml'), config(portB, portA, up));
       a = await startZtgate(['serve', '--config', 'a.yaml'], { cwd: files.dir });
       b = await startZtgate(['serve', '--config', 'b.yaml'], { cwd: files.dir });
-      get = httpsClient(readFileSync(join(files.dir, 'data', 'pki', 'root.crt'), 'utf8'));
+      caPem = readFileSync(join(files.dir, 'data', 'pki', 'root.crt'), 'utf8');
+      get = httpsClient(caPem);
       store = await openStore({ kind: 'postgres', url });
     });
 
@@ -85,7 +85,7 @@ policies:
         await p.exited;
       }
       await store?.close();
-      upstream?.close();
+      await upstream?.close();
       await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
       files.cleanup();
     });
@@ -109,12 +109,23 @@ policies:
       const created = await sessions.create({ userId: user.id });
       const cookie = `__Host-ztgate_session=${created.rawId}`;
       assert.equal((await through(portA, cookie)).status, 200);
+      const ws = await openWebSocket(
+        portB,
+        `app.localhost:${portA}`,
+        '/live',
+        { cookie },
+        { ca: caPem, servername: 'app.localhost' },
+      );
+      assert.equal(ws.status, 101, ws.head);
+      ws.send('ping');
+      assert.equal(await ws.next(), 'echo:ping');
       assert.equal(
         (await through(portB, cookie)).status,
         200,
         'B knows the session (and caches it)',
       );
 
+      const tSignOut = performance.now();
       const signOut = await get(`https://127.0.0.1:${portA}/oauth2/sign_out`, {
         method: 'POST',
         headers: { host: `auth.localhost:${portA}`, cookie },
@@ -129,6 +140,15 @@ policies:
       console.log(`# session refused by the other replica after ${elapsed.toFixed(1)} ms`);
       assert.equal(status, 401);
       assert.ok(elapsed < 1_000, `refused after ${elapsed} ms`);
+      const cutAt = await Promise.race([
+        ws.closed,
+        new Promise<number>((r) => setTimeout(() => r(-1), 2_000)),
+      ]);
+      assert.ok(cutAt > 0, 'the WebSocket on the other replica was cut');
+      console.log(
+        `# WebSocket on the other replica cut ${(cutAt - tSignOut).toFixed(1)} ms after the sign-out began`,
+      );
+      assert.ok(cutAt - tSignOut < 1_000);
     });
 
     it('fails closed with 503 while PostgreSQL is unreachable and recovers by itself', async () => {

@@ -193,13 +193,14 @@ export function openWebSocket(
   host: string,
   path: string,
   headers: Record<string, string> = {},
+  trust: { readonly ca?: string; readonly servername?: string } = {},
 ): Promise<WsClient> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
       port,
       host: '127.0.0.1',
-      servername: 'localhost',
-      ca: pki().cert,
+      servername: trust.servername ?? 'localhost',
+      ca: trust.ca ?? pki().cert,
       ALPNProtocols: ['http/1.1'],
     });
     let buf = Buffer.alloc(0);
