@@ -12,7 +12,7 @@ import type {
 import { IssuancePolicy } from '../../pki/ca/policy.js';
 import type { Pki } from '../../pki/pki.js';
 
-const ENROLLMENT_POLICY = IssuancePolicy.fromEntries([
+export const ENROLLMENT_POLICY = IssuancePolicy.fromEntries([
   {
     name: 'enrollment',
     types: ['device'],
@@ -25,9 +25,15 @@ const ENROLLMENT_POLICY = IssuancePolicy.fromEntries([
   },
 ]);
 
+export interface PkiDeviceIssuerOptions {
+  readonly ttlMs?: number;
+  /** told of every revoked serial (the server publishes `certificate.revoked` to every replica) */
+  readonly onRevoked?: (serial: string) => Promise<void>;
+}
+
 export function pkiDeviceIssuer(
   pki: Pki,
-  options: { ttlMs?: number } = {},
+  options: PkiDeviceIssuerOptions = {},
 ): DeviceCertificateIssuer {
   return {
     async issueDeviceCertificate(r: DeviceCertificateRequest): Promise<IssuedDeviceCertificate> {
@@ -49,7 +55,8 @@ export function pkiDeviceIssuer(
       };
     },
     async revokeCertificate(serial: string, reason: RevocationReason): Promise<void> {
-      await pki.revoke({ serial }, reason);
+      const revoked = await pki.revoke({ serial }, reason);
+      for (const r of revoked) await options.onRevoked?.(r.serial);
     },
   };
 }

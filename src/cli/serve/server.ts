@@ -359,7 +359,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       settings: deviceSettings,
       now,
     });
-    const deviceIssuer = pkiDeviceIssuer(pki, { ttlMs: pkiConfig.deviceCertTtlMs });
+    const publishRevoked = (serial: string): Promise<void> =>
+      events
+        .publish({ type: 'certificate.revoked', serial })
+        .catch((err: unknown) => log.warn('ZT_STORE_EVENT_PUBLISH_FAILED', String(err)));
+    const deviceIssuer = pkiDeviceIssuer(pki, {
+      ttlMs: pkiConfig.deviceCertTtlMs,
+      onRevoked: publishRevoked,
+    });
     const enrollment = new DeviceEnrollment({
       devices: store.devices,
       codes: store.enrollmentCodes,
@@ -431,7 +438,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       deviceSettings: () => deviceSettings,
       deviceIssuer,
       events,
-      pki,
+      // a revocation through the API reaches every replica's TLS guard at once
+      pki: {
+        revoke: async (target, reason) => {
+          const revoked = await pki.revoke(target, reason);
+          for (const r of revoked) await publishRevoked(r.serial);
+          return revoked;
+        },
+      },
       requestInfo: (req) => {
         const socket = (req as { socket?: TLSSocket }).socket;
         const fp = socket?.authorized
