@@ -486,6 +486,13 @@ export const ConfigSchema = z
       description:
         'The address of the Prometheus `/metrics` listener (`127.0.0.1:9090`). Off when absent.',
     }),
+    workers: z
+      .union([z.int().min(1).max(64), z.literal('auto')])
+      .default(1)
+      .meta({
+        description:
+          'Server processes sharing `listen` (Node runs one thread of JavaScript per process): `auto` is one per CPU. Workers relay change events to each other (SQLite) or use PostgreSQL LISTEN/NOTIFY like replicas.',
+      }),
     store: StoreSchema,
     identity: IdentitySchema,
     session: SessionSchema,

@@ -9,13 +9,21 @@ import { formatProblem, ProblemsError, ZtError } from '../../shared/errors.js';
 import { ExitRequest, reportError, type Io } from '../output.js';
 import { configOption } from '../user.js';
 import { createServeLog } from './log.js';
-import { startServer, type RunningServer } from './server.js';
+import {
+  attachWorker,
+  isClusterWorker,
+  runPrimary,
+  workerCount,
+  workerEventBus,
+} from './cluster.js';
+import { loadServeConfig, startServer, type RunningServer } from './server.js';
 
 /** Runs `server` until a stop signal; resolves with the exit code. */
 export function runUntilSignal(
   server: RunningServer,
   io: Io,
   drainMs: number | undefined,
+  options: { readonly worker?: boolean } = {},
 ): Promise<number> {
   const log = createServeLog((line) => io.stderr(`${line}\n`));
   return new Promise<number>((resolve) => {
@@ -51,6 +59,8 @@ export function runUntilSignal(
       });
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // a cluster worker stops and reloads when its primary says so (cluster.ts)
+    if (options.worker) return;
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', reload);
   });
@@ -67,19 +77,42 @@ export function registerServeCommand(program: Command, io: Io): void {
       '--drain <seconds>',
       'on SIGTERM, how long running requests may finish (default: proxy.drain_timeout, 10 s)',
     )
-    .action(async (opts: { config?: string; drain?: string }) => {
+    .option(
+      '--workers <n>',
+      'server processes sharing the listener, or `auto` (default: `workers:`)',
+    )
+    .action(async (opts: { config?: string; drain?: string; workers?: string }) => {
       const drainMs =
         opts.drain === undefined ? undefined : Math.max(0, Number(opts.drain) || 0) * 1000;
+      const configPath = opts.config ?? defaultConfigPath(process.env);
+      const log = createServeLog((line) => io.stderr(`${line}\n`));
+      const worker = isClusterWorker();
       let server: RunningServer;
       try {
+        if (!worker) {
+          const n = workerCount(
+            loadServeConfig(configPath, process.env).loaded.config,
+            opts.workers,
+          );
+          if (n > 1) {
+            const code = await runPrimary({ configPath, workers: n, env: process.env, log });
+            if (code !== 0) throw new ExitRequest(code);
+            return;
+          }
+        }
         server = await startServer({
-          configPath: opts.config ?? defaultConfigPath(process.env),
-          log: createServeLog((line) => io.stderr(`${line}\n`)),
+          configPath,
+          log,
+          ...(worker ? { eventBus: workerEventBus, startedCode: 'ZT_SERVE_WORKER_STARTED' } : {}),
         });
       } catch (err) {
+        if (err instanceof ExitRequest) throw err;
         throw new ExitRequest(reportError(err, io, 'text'));
       }
-      const code = await runUntilSignal(server, io, drainMs);
+      if (worker) attachWorker(server, log);
+      const code = await runUntilSignal(server, io, drainMs, { worker });
+      // the IPC channel to the primary would keep a drained worker alive
+      if (worker) process.disconnect();
       if (code !== 0) throw new ExitRequest(code);
     });
 }

@@ -61,6 +61,7 @@ import {
   formatProblem,
   hasErrors,
   type ErrorCode,
+  type Problem,
 } from '../../shared/errors.js';
 import { parseDuration } from '../../shared/duration.js';
 import { openEventBus, type EventBus, type EventEnvelope } from '../../store/events/index.js';
@@ -80,6 +81,53 @@ export interface ServeOptions {
   /** overrides `listen` (tests: port 0) */
   readonly listen?: ListenAddress;
   readonly now?: () => number;
+  /**
+   * the change-event bus for a SQLite store (cluster workers relay events through the primary);
+   * PostgreSQL always uses LISTEN/NOTIFY
+   */
+  readonly eventBus?: () => EventBus;
+  /** the code of the "started" log line (`ZT_SERVE_WORKER_STARTED` in a cluster worker) */
+  readonly startedCode?: string;
+}
+
+/** A config file checked the way the server needs it: schema, policies, device settings. */
+export interface ServeConfig {
+  readonly loaded: LoadedConfig;
+  readonly engine: PolicyEngine<ProxyRoute>;
+  readonly devices: DeviceTrustSettings;
+  readonly warnings: readonly Problem[];
+}
+
+/** Loads and checks the config; throws ProblemsError (file:line:col) when anything is wrong. */
+export function loadServeConfig(
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+  previous?: PolicyEngine<ProxyRoute>,
+): ServeConfig {
+  const loaded = loadConfigFile(path, { env, readSecrets: true });
+  const devices = checkDeviceSettings(loaded.config.devices, loaded.locate);
+  const built = buildEngine<ProxyRoute>(
+    { policies: loaded.config.policies, routes: loaded.config.routes },
+    loaded.locate,
+    previous?.policies,
+  );
+  const problems = [...loaded.problems, ...built.problems, ...devices.problems];
+  if (hasErrors(problems) || devices.settings === undefined) throw new ProblemsError(problems);
+  return { loaded, engine: built.engine, devices: devices.settings, warnings: problems };
+}
+
+/** Creates the internal CA on first start (the trust domain from `pki:` or public_url). */
+export async function ensureCa(config: Config, store: Store, log: ServeLog): Promise<void> {
+  if (caExists(config.data_dir)) return;
+  const created = await initCa({
+    dataDir: config.data_dir,
+    trustDomain: pkiSettings(config).trustDomain,
+    crlUrl: `${new URL(config.public_url).origin}/pki/crl`,
+    store: store.certificates,
+  });
+  log.info('ZT_PKI_CA_CREATED', `created the internal CA in ${created.dir}`, {
+    trust_domain: created.trustDomain,
+  });
 }
 
 export interface RunningServer {
@@ -170,22 +218,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     }
   };
 
-  const loadAll = (): {
-    loaded: LoadedConfig;
-    engine: PolicyEngine<ProxyRoute>;
-    devices: DeviceTrustSettings;
-  } => {
-    const loaded = loadConfigFile(o.configPath, { env, readSecrets: true });
-    const devices = checkDeviceSettings(loaded.config.devices, loaded.locate);
-    const built = buildEngine<ProxyRoute>(
-      { policies: loaded.config.policies, routes: loaded.config.routes },
-      loaded.locate,
-      engineRef?.policies,
-    );
-    const problems = [...loaded.problems, ...built.problems, ...devices.problems];
-    if (hasErrors(problems) || devices.settings === undefined) throw new ProblemsError(problems);
-    for (const p of problems) log.warn(p.code, formatProblem(p));
-    return { loaded, engine: built.engine, devices: devices.settings };
+  const loadAll = (): ServeConfig => {
+    const loaded = loadServeConfig(o.configPath, env, engineRef);
+    for (const p of loaded.warnings) log.warn(p.code, formatProblem(p));
+    return loaded;
   };
   let engineRef: PolicyEngine<ProxyRoute> | undefined;
 
@@ -203,9 +239,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     });
     const store = await openStore(storeOptions);
     cleanup.push(() => store.close());
-    const events = await openEventBus(storeOptions, {
-      onWarning: (code, message) => log.warn(code, message),
-    });
+    const events =
+      o.eventBus !== undefined && storeOptions.kind === 'sqlite'
+        ? o.eventBus()
+        : await openEventBus(storeOptions, {
+            onWarning: (code, message) => log.warn(code, message),
+          });
     cleanup.push(() => events.close());
 
     // --- routes and policies in force: the file, or a newer version edited through the admin
@@ -268,17 +307,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 
     // --- PKI: the internal CA (created on first start), the CRL and the trust bundle
     const pkiConfig = pkiSettings(config);
-    if (!caExists(config.data_dir)) {
-      const created = await initCa({
-        dataDir: config.data_dir,
-        trustDomain: pkiConfig.trustDomain,
-        crlUrl: `${publicUrl}/pki/crl`,
-        store: store.certificates,
-      });
-      log.info('ZT_PKI_CA_CREATED', `created the internal CA in ${created.dir}`, {
-        trust_domain: created.trustDomain,
-      });
-    }
+    await ensureCa(config, store, log);
     const pki = await Pki.open({
       dataDir: config.data_dir,
       store: store.certificates,
@@ -610,7 +639,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     }
     cleanup.push(() => timers.forEach((t) => clearInterval(t)));
 
-    log.info('ZT_SERVE_STARTED', `ztgate is serving ${publicUrl}`, {
+    log.info(o.startedCode ?? 'ZT_SERVE_STARTED', `ztgate is serving ${publicUrl}`, {
       listen: `${listen.host}:${port}`,
       routes: config.routes.length,
       policies: Object.keys(config.policies).length,

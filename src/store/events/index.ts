@@ -5,6 +5,7 @@ import { PostgresEventBus } from './postgres-events.js';
 
 export * from './events.js';
 export { PostgresEventBus, type PostgresEventBusOptions } from './postgres-events.js';
+export { RelayEventBus, type EventRelay } from './relay-events.js';
 
 export async function openEventBus(
   store: StoreOptions,
