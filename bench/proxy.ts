@@ -28,6 +28,7 @@ import { atLeast, below, fmtNumber, Reporter, type Target } from './lib/report.j
 import { compileEntries } from './lib/compile.js';
 import { treeCpuUs } from './lib/proc-cpu.js';
 import { runWrk, type WrkResult } from './lib/wrk.js';
+import { startRealServe } from './lib/proxy-serve.js';
 import { freePort, startNginx, type Peer } from '../src/pep/testing/peers.js';
 import { selfSignedLocalhost } from '../src/pep/testing/self-signed.js';
 
@@ -404,6 +405,21 @@ async function main(): Promise<void> {
     );
     await minimal.stop();
 
+    // The product as users run it: `ztgate serve` from dist/, session cookie, every default on.
+    const serve = await startRealServe({
+      dir,
+      port: await freePort(),
+      upstreamPort: upPort,
+      workers: WORKERS,
+    });
+    const realServe = await measure(
+      '(f) ztgate serve (the real server: session cookie, 2 workers, SQLite)',
+      `https://127.0.0.1:${serve.port}${PATH}`,
+      { Host: 'app.localhost', Accept: 'application/json', Cookie: serve.cookie },
+      { proxy: [serve.proc.pid ?? 0], upstream: upPid },
+    );
+    await serve.stop();
+
     r.section('ztgate memory: one worker process, N distinct identities resolved');
     const rss: Record<string, unknown>[] = [];
     for (const { n, audit } of RSS_RUNS) {
@@ -478,6 +494,7 @@ async function main(): Promise<void> {
       ztgate,
       ztgate_audit_off: ztgateNoAudit,
       bare_node_proxy: bareNode,
+      ztgate_serve: realServe,
     };
     const rows = Object.entries(variants).map(([name, v]) => [
       name,
@@ -578,6 +595,12 @@ async function main(): Promise<void> {
         ztgate_vs_direct_rps_c1: Number((ztgate.c1.rps / direct.c1.rps).toFixed(3)),
         ztgate_vs_nginx_proxy_pass_rps_c1: Number((ztgate.c1.rps / proxyPass.c1.rps).toFixed(3)),
         ztgate_vs_bare_node_rps_c64: Number((ztgate.c64.rps / bareNode.c64.rps).toFixed(3)),
+        ztgate_serve_vs_nginx_proxy_pass_rps_c64: Number(
+          (realServe.c64.rps / proxyPass.c64.rps).toFixed(3),
+        ),
+        ztgate_serve_vs_nginx_auth_request_rps_c64: Number(
+          (realServe.c64.rps / authRequest.c64.rps).toFixed(3),
+        ),
         ztgate_audit_off_vs_nginx_proxy_pass_rps_c64: Number(
           (ztgateNoAudit.c64.rps / proxyPass.c64.rps).toFixed(3),
         ),
