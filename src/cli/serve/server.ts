@@ -66,6 +66,7 @@ import { parseDuration } from '../../shared/duration.js';
 import { openEventBus, type EventBus, type EventEnvelope } from '../../store/events/index.js';
 import { openStore, storeOptionsFromUrl, type StoreOptions } from '../../store/open.js';
 import type { Store } from '../../store/store.js';
+import { clientCertDeviceId, clientCertFingerprint } from './client-cert.js';
 import { serverDevicePort, type ServerDevicePort } from './device-port.js';
 import { pkiDeviceIssuer } from './device-issuer.js';
 import { serverIdentityPort, type ServerIdentityPort } from './identity-port.js';
@@ -298,6 +299,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const caPem = pki.ca.rootPem;
 
     // --- the listener certificate: from files, or from the CA for every host we serve
+    // Browsers and agents present device certificates issued by the intermediate
+    const clientCa = pki.ca.intermediatePem + pki.ca.rootPem;
     let names = certificateNames(config, listen);
     let certs: CertificateManager | undefined;
     let tlsMaterial: { cert: string; key: string };
@@ -316,6 +319,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         )();
       certs = new CertificateManager({
         obtain,
+        // installing a certificate replaces the listener's whole secure context: without the
+        // client CA in it, no client certificate would verify (`socket.authorized` false)
+        contextOptions: { ca: clientCa },
         onRenewed: (c) =>
           log.info('ZT_PKI_SERVER_CERT_ISSUED', 'issued the listener certificate', {
             serial: c.serial,
@@ -328,7 +334,6 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       cleanup.push(() => certs?.stop());
       tlsMaterial = { cert: c.certPem, key: c.keyPem };
     }
-    const clientCa = pki.ca.intermediatePem + pki.ca.rootPem;
 
     // --- identity
     const box = loadIdentityKey(config.data_dir, { create: true });
@@ -347,6 +352,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       events,
       fetch: caFetch(caPem, { lookup: localhostLookup }),
       outboundCa: caPem,
+      // a session started with a device certificate is bound to it and to its device
+      certFingerprint: clientCertFingerprint,
+      deviceId: clientCertDeviceId,
       now,
     });
 
