@@ -205,6 +205,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const store = await openStore(storeOptions);
     cleanup.push(() => store.close());
     const events = await openEventBus(storeOptions, {
+      // SQLite: hear what `ztgate device revoke` and other commands publish from other processes
+      listen: true,
       onWarning: (code, message) => log.warn(code, message),
     });
     cleanup.push(() => events.close());
