@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { PostureAgent } from '../device/agent/agent.js';
 import { collectorsFor, currentPlatform, hostContext } from '../device/agent/collectors/index.js';
+import { postureFileCollector, readPostureFile } from '../device/agent/collectors/posture-file.js';
 import type { CollectorContext, Platform } from '../device/agent/collectors/types.js';
 import { enrollAgent } from '../device/agent/enroll.js';
 import { defaultAgentDir } from '../device/agent/files.js';
@@ -131,6 +132,10 @@ export function registerAgentCommands(program: Command, io: Io, deps: AgentCliDe
       'an EDR process name to look for (repeatable; default: what the server says)',
       collect,
     )
+    .option(
+      '--posture-file <file>',
+      'report the attributes of this JSON file instead of collecting them (tests, demos; read at every check)',
+    )
     .option('--format <format>', 'text or json (with --once or --dry-run)', parseFormat, 'text')
     .action(
       async (opts: {
@@ -139,13 +144,27 @@ export function registerAgentCommands(program: Command, io: Io, deps: AgentCliDe
         dryRun?: boolean;
         interval?: number;
         edrProcess?: string[];
+        postureFile?: string;
         format: OutputFormat;
       }) =>
         runCommand(io, opts.format, async () => {
           const platform = platformOf(deps);
+          if (opts.postureFile !== undefined) {
+            // a file that cannot be used stops the command now rather than send empty reports
+            await readPostureFile(opts.postureFile).catch((err: unknown) => {
+              throw new ZtError(
+                'ZT_CLI_INPUT_INVALID',
+                `cannot use the posture file \`${opts.postureFile}\`: ${err instanceof Error ? err.message : String(err)}`,
+                { help: 'give a JSON object of posture attributes, e.g. {"firewall": true}' },
+              );
+            });
+          }
           const posture = new PostureAgent({
             dir: opts.dir ?? defaultAgentDir(),
-            collectors: collectorsFor(platform),
+            collectors:
+              opts.postureFile !== undefined
+                ? [postureFileCollector(opts.postureFile)]
+                : collectorsFor(platform),
             context:
               deps.context ??
               ((edr) =>

@@ -329,17 +329,14 @@ export async function caRevoke(o: CaRevokeOptions, io: Io): Promise<number> {
       o.serial !== undefined ? { serial: o.serial } : { subject: o.subject as string },
       o.reason,
     );
-    // running servers on the same PostgreSQL refuse the certificate at once (LISTEN/NOTIFY);
-    // with SQLite they read revocations from the store when they start and through the CRL
+    // running servers refuse the certificate at once and cut its connections: over LISTEN/NOTIFY
+    // on PostgreSQL, through the server's socket in the data directory with SQLite
     const storeOptions = storeOptionsFromUrl(loc.store, loc.dataDir);
-    if (storeOptions.kind === 'postgres') {
-      const events = await openEventBus(storeOptions);
-      try {
-        for (const r of out)
-          await events.publish({ type: 'certificate.revoked', serial: r.serial });
-      } finally {
-        await events.close();
-      }
+    const events = await openEventBus(storeOptions);
+    try {
+      for (const r of out) await events.publish({ type: 'certificate.revoked', serial: r.serial });
+    } finally {
+      await events.close();
     }
     return out;
   });

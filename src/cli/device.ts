@@ -1,11 +1,13 @@
 /**
- * `ztgate device list|show|revoke`: the device inventory. Every subcommand reads `--config`
- * (default `$ZTGATE_CONFIG` or ./ztgate.yaml) for `data_dir` and `store`, and prints JSON with
- * `--format json`. `revoke` publishes `device.revoked` to every replica (PostgreSQL) and revokes
- * the certificate through the CA when one is wired.
+ * `ztgate device list|show|revoke|enroll-code`: the device inventory. Every subcommand reads
+ * `--config` (default `$ZTGATE_CONFIG` or ./ztgate.yaml) for `data_dir` and `store`, and prints JSON
+ * with `--format json`. `revoke` publishes `device.revoked` to every replica (PostgreSQL) and
+ * revokes the certificate through the CA when one is wired. `enroll-code` is the operator's way to
+ * hand a user a one-time enrollment code (the portal offers the same to signed-in users).
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { defaultConfigPath, loadConfigFile } from '../config/load.js';
+import { issueEnrollmentCode } from '../device/enroll/codes.js';
 import type { DeviceCertificateIssuer, RevocationReason } from '../device/enroll/issuer.js';
 import { listDevices, revokeDevice, showDevice, type DeviceSummary } from '../device/inventory.js';
 import type { PostureHistoryStore } from '../device/report/history.js';
@@ -14,6 +16,8 @@ import {
   type DevicesConfig,
   type DeviceTrustSettings,
 } from '../device/settings.js';
+import { parseDuration } from '../shared/duration.js';
+import { ZtError } from '../shared/errors.js';
 import { openEventBus } from '../store/events/index.js';
 import { openStore, storeOptionsFromUrl, type StoreOptions } from '../store/open.js';
 import type { DeviceState, Store } from '../store/store.js';
@@ -55,6 +59,13 @@ function limitOption(value: string): number {
   if (!/^\d+$/.test(value) || n < 1 || n > 1000)
     throw new InvalidArgumentError(`expected a whole number from 1 to 1000, not \`${value}\``);
   return n;
+}
+
+function ttlOption(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < 60_000 || ms > 86_400_000)
+    throw new InvalidArgumentError(`expected a duration from 1m to 24h, not \`${value}\``);
+  return ms;
 }
 
 async function withDeviceStore<T>(
@@ -235,6 +246,51 @@ export function registerDeviceCommands(program: Command, io: Io, deps: DeviceCli
             }
           } finally {
             await events.close();
+          }
+        }),
+      ),
+    );
+
+  device
+    .command('enroll-code')
+    .description(
+      'issue a one-time enrollment code for a user; prints only the code on standard output',
+    )
+    .requiredOption(
+      '--user <email>',
+      'the user the device will belong to (must exist and be enabled)',
+    )
+    .option(
+      '--ttl <duration>',
+      'lifetime of the code, 1m to 24h (default: devices.enroll_code_ttl)',
+      ttlOption,
+    )
+    .option('--config <file>', 'config file (default: $ZTGATE_CONFIG or ./ztgate.yaml)')
+    .option('--format <format>', 'text or json', parseFormat, 'text')
+    .action(async (opts: Common & { user: string; ttl?: number }) =>
+      runCommand(io, opts.format, () =>
+        withDeviceStore(opts, async (store, _o, file, _dataDir, devices) => {
+          const user =
+            (await store.users.getByEmail(opts.user)) ?? (await store.users.get(opts.user));
+          if (!user || user.disabled)
+            throw new ZtError('ZT_IDENTITY_USER_UNKNOWN', `no enabled user is \`${opts.user}\``, {
+              help: 'add the user with `ztgate user add`, or enable them with `ztgate user enable`',
+            });
+          const issued = await issueEnrollmentCode(store.enrollmentCodes, user, {
+            now: now(),
+            ttlMs: opts.ttl ?? settingsFor(file, devices).enrollCodeTtlMs,
+          });
+          const expiresAt = new Date(issued.expiresAt).toISOString();
+          if (opts.format === 'json') {
+            io.stdout(
+              `${JSON.stringify({ code: issued.code, user_id: user.id, email: user.email, expires_at: expiresAt }, null, 2)}\n`,
+            );
+          } else {
+            // only the code on stdout, so that scripts can take it; the rest is for the operator
+            io.stdout(`${issued.code}\n`);
+            io.stderr(
+              `enrollment code for ${printable(user.email)}, usable once until ${expiresAt}: on the device run \`ztgate agent enroll --server <public_url> --code -\`\n`,
+            );
           }
         }),
       ),

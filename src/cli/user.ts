@@ -50,8 +50,7 @@ export async function withIdentity<T>(
   });
   const store = await openStore(storeOptions);
   // Revocations must reach running servers at once: with PostgreSQL this publishes over
-  // LISTEN/NOTIFY. (With SQLite the bus is in-process; servers see the change in the store
-  // within their session cache time, 2 s.)
+  // LISTEN/NOTIFY, with SQLite over the server's socket in the data directory.
   let events: EventBus | undefined;
   let box: SecretBox | undefined;
   let sessions: SessionManager | undefined;
@@ -79,7 +78,7 @@ export async function withIdentity<T>(
     },
   };
   try {
-    if (storeOptions.kind === 'postgres') events = await openEventBus(storeOptions);
+    events = await openEventBus(storeOptions);
     return await work(ctx);
   } finally {
     await events?.close();

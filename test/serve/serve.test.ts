@@ -239,6 +239,45 @@ describe('ztgate serve (the real process)', { timeout: 120_000 }, () => {
     assert.doesNotMatch(readFileSync(log, 'utf8'), new RegExp(alice.slice(-20)), 'no token');
   });
 
+  // Regression: installing the listener certificate replaced the secure context without the
+  // client CA, so no client certificate verified and device endpoints answered "certificate required".
+  it('verifies client certificates from the internal CA at the listener', async () => {
+    const key = join(files.dir, 'stray-device.key');
+    const issued = await cli([
+      'ca',
+      'issue',
+      '--type',
+      'device',
+      '--device',
+      'dev-notenrolled',
+      '--user',
+      'u-nobody',
+      '--generate-key',
+      '--key-out',
+      key,
+    ]);
+    assert.equal(issued.code, 0, issued.stderr);
+    const report = (mtls: boolean) =>
+      get(`https://auth.localhost:${port}/api/device/report`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+        ...(mtls ? { cert: issued.stdout, key: readFileSync(key, 'utf8') } : {}),
+      });
+    const without = await report(false);
+    assert.equal(
+      without.json<{ error: { code: string } }>().error.code,
+      'ZT_DEVICE_CLIENT_CERT_REQUIRED',
+    );
+    // verified, but the current certificate of no enrolled device
+    const withCert = await report(true);
+    assert.equal(withCert.status, 401, withCert.body);
+    assert.equal(
+      withCert.json<{ error: { code: string } }>().error.code,
+      'ZT_DEVICE_CLIENT_CERT_UNKNOWN',
+    );
+  });
+
   it('answers 502 with the request id when the upstream is down', async () => {
     const r = await get(`https://down.localhost:${port}/`, {
       headers: bearer(alice, { accept: 'application/json' }),

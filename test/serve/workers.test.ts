@@ -14,7 +14,7 @@ import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { httpsClient } from '../helpers/https-client.js';
 import { startUpstream, type Upstream } from '../pep/helpers/harness.js';
-import { freePort, startZtgate, tempFiles, type RunningZtgate } from '../helpers/ztgate.js';
+import { freePort, startZtgate, tempFiles, ztgate, type RunningZtgate } from '../helpers/ztgate.js';
 
 describe('ztgate serve with two worker processes', { timeout: 90_000 }, () => {
   const files = tempFiles({});
@@ -91,6 +91,30 @@ policies:
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await app(cookie)).status);
     assert.deepEqual(statuses, [401, 401, 401, 401, 401, 401], 'no worker kept the session');
+  });
+
+  it('hears a revocation made by the command line (through the primary) in every worker', async () => {
+    const user = await new UserAdmin({ users: store.users }).add({
+      email: 'frank@example.com',
+      groups: ['engineering'],
+    });
+    const sessions = new SessionManager({
+      sessions: store.sessions,
+      users: store.users,
+      settings: store.settings,
+      devices: store.devices,
+      box: loadIdentityKey(join(files.dir, 'data')),
+      policy: { ttlMs: 3_600_000, idleMs: 3_600_000, revalidateMs: 3_600_000 },
+    });
+    const cookie = `__Host-ztgate_session=${(await sessions.create({ userId: user.id })).rawId}`;
+    for (let i = 0; i < 4; i++) assert.equal((await app(cookie)).status, 200);
+    const r = await ztgate(['session', 'revoke', '--user', 'frank@example.com', '--config', cfg], {
+      cwd: files.dir,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await app(cookie)).status);
+    assert.deepEqual(statuses, [401, 401, 401, 401]);
   });
 
   it('reloads both workers on SIGHUP to the primary, then drains both on SIGTERM', async () => {

@@ -21,6 +21,7 @@ import { defaultAuditKeyPath, loadAuditSigningKey } from '../../audit/signing-ke
 import type { Config } from '../../config/schema.js';
 import { loadIdentityKey } from '../../identity/secret-box.js';
 import { formatProblem, ProblemsError, ZtError } from '../../shared/errors.js';
+import { LocalEventBus } from '../../store/events/local-events.js';
 import { RelayEventBus, type EventRelay } from '../../store/events/relay-events.js';
 import { openStore, storeOptionsFromUrl } from '../../store/open.js';
 import type { ServeLog } from './log.js';
@@ -122,18 +123,35 @@ export async function runPrimary(o: {
   };
 
   for (let i = 0; i < o.workers; i++) fork();
+  // SQLite: commands publish on the data directory's socket; the primary listens and relays
+  const config = loadServeConfig(o.configPath, o.env).loaded.config;
+  const storeOptions = storeOptionsFromUrl(config.store, config.data_dir);
+  const local =
+    storeOptions.kind === 'sqlite'
+      ? await LocalEventBus.open({
+          dataDir: storeOptions.dataDir,
+          listen: true,
+          onWarning: (code, message) => log.warn(code, message),
+        })
+      : undefined;
+  local?.subscribe((envelope) =>
+    broadcast(undefined, { ztgate: 'event', payload: JSON.stringify(envelope) }),
+  );
 
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
       log.info('ZT_SERVE_STOPPING', `${signal} received: draining ${workers.size} workers`);
-      if (workers.size === 0) resolve(failed ? 1 : 0);
+      const done = (code: number): void => {
+        void (local?.close() ?? Promise.resolve()).finally(() => resolve(code));
+      };
+      if (workers.size === 0) done(failed ? 1 : 0);
       let clean = true;
       for (const w of workers) {
         w.on('exit', (code) => {
           if (code !== 0) clean = false;
-          if (workers.size === 0) resolve(clean ? 0 : 1);
+          if (workers.size === 0) done(clean ? 0 : 1);
         });
         w.process.kill('SIGTERM');
       }

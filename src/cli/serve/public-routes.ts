@@ -5,12 +5,12 @@
  * `publicHandler`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { DeviceEndpoints } from '../../device/http/endpoints.js';
 import type { Identity } from '../../identity/identity.js';
 import { esc } from '../../identity/idp/pages.js';
 import { sessionIdFromCookies } from '../../identity/session/cookie.js';
 import type { AnyRequest, AnyResponse, PublicHandler } from '../../pep/options.js';
+import { clientCertFingerprint } from './client-cert.js';
 import { STEP_UP_PATH } from './identity-port.js';
 
 export interface PublicRoutesOptions {
@@ -27,12 +27,6 @@ export interface PublicRoutesOptions {
 
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
 
-function fingerprintOf(socket: TLSSocket): string | undefined {
-  if (!socket.authorized) return undefined;
-  const fp = socket.getPeerCertificate(false)?.fingerprint256;
-  return typeof fp === 'string' && fp !== '' ? fp.replace(/:/g, '').toLowerCase() : undefined;
-}
-
 export function publicRoutes(o: PublicRoutesOptions): PublicHandler {
   const { identity } = o;
 
@@ -41,7 +35,7 @@ export function publicRoutes(o: PublicRoutesOptions): PublicHandler {
     const url = new URL(req.url ?? '/', 'https://public.invalid');
     const returnTo = url.searchParams.get('return_to') ?? '/';
     const lookup = await identity.sessions.lookup(sessionIdFromCookies(req.headers.cookie), {
-      certFingerprint: fingerprintOf(req.socket as TLSSocket),
+      certFingerprint: clientCertFingerprint(req),
     });
     if (!lookup.ok) {
       // no session here (it ended, or the browser signed in elsewhere): a full sign-in satisfies any step-up
@@ -77,7 +71,7 @@ export function publicRoutes(o: PublicRoutesOptions): PublicHandler {
 
   const landing = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const lookup = await identity.sessions.lookup(sessionIdFromCookies(req.headers.cookie), {
-      certFingerprint: fingerprintOf(req.socket as TLSSocket),
+      certFingerprint: clientCertFingerprint(req),
     });
     const who = lookup.ok
       ? `<p>Signed in as <strong>${esc(lookup.session.user.email)}</strong>.</p><form method="post" action="/oauth2/sign_out"><button type="submit">Sign out</button></form>`

@@ -67,6 +67,7 @@ import { parseDuration } from '../../shared/duration.js';
 import { openEventBus, type EventBus, type EventEnvelope } from '../../store/events/index.js';
 import { openStore, storeOptionsFromUrl, type StoreOptions } from '../../store/open.js';
 import type { Store } from '../../store/store.js';
+import { clientCertDeviceId, clientCertFingerprint } from './client-cert.js';
 import { serverDevicePort, type ServerDevicePort } from './device-port.js';
 import { pkiDeviceIssuer } from './device-issuer.js';
 import { serverIdentityPort, type ServerIdentityPort } from './identity-port.js';
@@ -239,10 +240,13 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     });
     const store = await openStore(storeOptions);
     cleanup.push(() => store.close());
+    // SQLite: hear what `ztgate device revoke` and other commands publish from other processes
+    // (a cluster worker hears them through its primary, which listens instead)
     const events =
       o.eventBus !== undefined && storeOptions.kind === 'sqlite'
         ? o.eventBus()
         : await openEventBus(storeOptions, {
+            listen: true,
             onWarning: (code, message) => log.warn(code, message),
           });
     cleanup.push(() => events.close());
@@ -327,6 +331,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const caPem = pki.ca.rootPem;
 
     // --- the listener certificate: from files, or from the CA for every host we serve
+    // Browsers and agents present device certificates issued by the intermediate
+    const clientCa = pki.ca.intermediatePem + pki.ca.rootPem;
     let names = certificateNames(config, listen);
     let certs: CertificateManager | undefined;
     let tlsMaterial: { cert: string; key: string };
@@ -345,6 +351,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         )();
       certs = new CertificateManager({
         obtain,
+        // installing a certificate replaces the listener's whole secure context: without the
+        // client CA in it, no client certificate would verify (`socket.authorized` false)
+        contextOptions: { ca: clientCa },
         onRenewed: (c) =>
           log.info('ZT_PKI_SERVER_CERT_ISSUED', 'issued the listener certificate', {
             serial: c.serial,
@@ -357,7 +366,6 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       cleanup.push(() => certs?.stop());
       tlsMaterial = { cert: c.certPem, key: c.keyPem };
     }
-    const clientCa = pki.ca.intermediatePem + pki.ca.rootPem;
 
     // --- identity
     const box = loadIdentityKey(config.data_dir, { create: true });
@@ -376,6 +384,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       events,
       fetch: caFetch(caPem, { lookup: localhostLookup }),
       outboundCa: caPem,
+      // a session started with a device certificate is bound to it and to its device
+      certFingerprint: clientCertFingerprint,
+      deviceId: clientCertDeviceId,
       now,
     });
 
