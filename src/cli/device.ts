@@ -5,6 +5,7 @@
  * revokes the certificate through the CA when one is wired. `enroll-code` is the operator's way to
  * hand a user a one-time enrollment code (the portal offers the same to signed-in users).
  */
+import { existsSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { defaultConfigPath, loadConfigFile } from '../config/load.js';
 import { issueEnrollmentCode } from '../device/enroll/codes.js';
@@ -18,13 +19,44 @@ import {
 } from '../device/settings.js';
 import { parseDuration } from '../shared/duration.js';
 import { ZtError } from '../shared/errors.js';
-import { openEventBus } from '../store/events/index.js';
+import { openEventBus, type EventBus } from '../store/events/index.js';
+import { AuditWriter } from '../audit/writer.js';
+import { defaultAuditKeyPath, loadAuditSigningKey } from '../audit/signing-key.js';
+import { caExists } from '../pki/ca/store-files.js';
+import { Pki } from '../pki/pki.js';
 import { openStore, storeOptionsFromUrl, type StoreOptions } from '../store/open.js';
 import type { DeviceState, Store } from '../store/store.js';
 import { formatTable } from './audit.js';
 import { parseFormat, runCommand, type Io, type OutputFormat } from './output.js';
 
 /** What the composition root may inject (tests; settings default to the config's `devices:`). */
+/**
+ * The internal CA as the device certificate issuer, opened only when a certificate is revoked
+ * (`device revoke` revokes the device's certificate too); undefined when there is no CA here.
+ */
+function caIssuer(
+  store: Store,
+  dataDir: string,
+  events: Pick<EventBus, 'publish'>,
+): DeviceCertificateIssuer | undefined {
+  if (!caExists(dataDir)) return undefined;
+  return {
+    issueDeviceCertificate: () =>
+      Promise.reject(new Error('the command line does not issue device certificates')),
+    revokeCertificate: async (serial, reason) => {
+      const pki = await Pki.open({ dataDir, store: store.certificates });
+      try {
+        for (const r of await pki.revoke({ serial }, reason)) {
+          // running servers refuse the certificate at the TLS layer at once
+          await events.publish({ type: 'certificate.revoked', serial: r.serial });
+        }
+      } finally {
+        pki.close();
+      }
+    },
+  };
+}
+
 export interface DeviceCliDeps {
   readonly settings?: (configFile: string) => DeviceTrustSettings;
   readonly issuer?: (store: Store, dataDir: string) => DeviceCertificateIssuer | undefined;
@@ -226,12 +258,21 @@ export function registerDeviceCommands(program: Command, io: Io, deps: DeviceCli
       runCommand(io, opts.format, () =>
         withDeviceStore(opts, async (store, storeOptions, _file, dataDir) => {
           const events = await openEventBus(storeOptions);
+          // the change is recorded in the same hash chain as the server's records (appends are
+          // serialized by the database), signed like them when the data directory has the key
+          const keyPath = defaultAuditKeyPath(dataDir);
+          const audit = new AuditWriter(store.audit, {
+            ...(existsSync(keyPath) ? { signingKey: loadAuditSigningKey(keyPath) } : {}),
+          });
           try {
-            const issuer = deps.issuer?.(store, dataDir);
+            const issuer = deps.issuer
+              ? deps.issuer(store, dataDir)
+              : caIssuer(store, dataDir, events);
             const outcome = await revokeDevice(id, {
               devices: store.devices,
               now: now(),
               events,
+              audit,
               ...(issuer ? { issuer } : {}),
               actor: { service: 'operator' },
               ...(opts.reason ? { reason: opts.reason } : {}),
@@ -245,6 +286,7 @@ export function registerDeviceCommands(program: Command, io: Io, deps: DeviceCli
               );
             }
           } finally {
+            await audit.close();
             await events.close();
           }
         }),

@@ -379,8 +379,20 @@ policies:
       `# WebSocket cut ${closed - t0} ms after \`device revoke\` started; the command took ${done - t0} ms`,
     );
     assert.ok(closed - done < 1_000, `cut ${closed - done} ms after the command ended`);
-    const res = await page.goto(app('/hello'));
-    assert.equal(res?.status(), 403);
-    assert.match(await page.locator('body').innerText(), /device/);
+    const out = JSON.parse(
+      (await cli(['device', 'show', deviceId, '--format', 'json'])).stdout,
+    ) as { state?: string; certificate_serial?: string | null };
+    assert.equal(out.state, 'revoked');
+    // the certificate was revoked with the device, and the change is in the audit log
+    const certs = await cli(['ca', 'list', '--format', 'json']);
+    assert.match(certs.stdout, /"revoked/);
+    const audit = await cli(['audit', 'query', '--format', 'json', '--kind', 'device']);
+    assert.match(audit.stdout, /device\.revoked/);
+    // the browser's TLS connection with the revoked certificate is refused or judged deviceless
+    const res = await page.goto(app('/hello')).catch(() => null);
+    if (res) {
+      assert.equal(res.status(), 403);
+      assert.match(await page.locator('body').innerText(), /device/);
+    }
   });
 });
