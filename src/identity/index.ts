@@ -46,7 +46,10 @@ export {
 } from './session/session-manager.js';
 export {
   HANDOFF_CALLBACK_PATH,
+  HANDOFF_START_PATH,
   HANDOFF_TTL_MS,
+  handoffCommitment,
+  isHandoffCommitment,
   SessionHandoff,
   type HandoffIssueInput,
   type HandoffRedeemInput,
@@ -62,6 +65,7 @@ export {
   type AuthHandler,
   type AuthPaths,
   type AuthRedirect,
+  type HandoffBinding,
   type StepUpRequirement,
 } from './rp/auth-handler.js';
 export { RelyingParty, type ExternalIdentity, type LoginResult } from './rp/relying-party.js';

@@ -72,6 +72,11 @@ export interface HandoffRequest {
   readonly sourceIp: string;
   /** as in IdentityRequest: only a certificate that verified against the client CA */
   readonly clientCertFingerprint: string | undefined;
+  /**
+   * the route host's sign-in nonce cookie (`__Host-ztgate_handoff`), when the browser sent a
+   * well-formed one: the ticket is redeemed only by the browser whose nonce it was issued for
+   */
+  readonly nonce?: string;
 }
 
 /** `/.ztgate/sign_out` on a route host. */
@@ -92,6 +97,19 @@ export interface PortRedirect {
 }
 
 /**
+ * How the proxy sends a browser to sign in from a route host. `nonce` is the random value the
+ * proxy just put in that host's `__Host-ztgate_handoff` cookie (43 base64url characters): the port
+ * puts a commitment to it (never the value) in the URL, identity carries it through the sign-in,
+ * and the handoff ticket it issues is redeemed only with that cookie (login CSRF). Without a nonce
+ * (API clients, forward auth, where the proxy cannot set a cookie in the browser that will open the
+ * URL) the port builds an unbound URL; identity then starts the handoff at the route host's
+ * `/.ztgate/sign_in`, where the proxy sets the cookie.
+ */
+export interface SignInOptions {
+  readonly nonce?: string;
+}
+
+/**
  * Identity: sessions (cookies), bearer tokens and sign-in URLs. `resolve` returns undefined when
  * the request carries no valid credential (missing, expired, revoked): the PDP then answers
  * `login` for policies that need a user. It throws when identity cannot be consulted (503).
@@ -99,9 +117,9 @@ export interface PortRedirect {
 export interface IdentityPort {
   resolve(request: IdentityRequest): MaybePromise<ResolvedIdentity | undefined>;
   /** where a browser signs in; `returnUrl` is the original `https://` URL of the request */
-  loginUrl(returnUrl: string): string;
+  loginUrl(returnUrl: string, options?: SignInOptions): string;
   /** where a browser goes to satisfy the PDP's `step_up` requirement, then back to `returnUrl` */
-  stepUpUrl(returnUrl: string, requirement: StepUpRequirement): string;
+  stepUpUrl(returnUrl: string, requirement: StepUpRequirement, options?: SignInOptions): string;
   /**
    * Redeems a sign-in handoff ticket on a route host (`/.ztgate/callback`): the session cookie for
    * that host and where to go next. Throws a `ZtError` to refuse it (used, expired, forged, another

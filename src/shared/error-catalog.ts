@@ -187,6 +187,8 @@ export const errorCatalog = {
     'a sign-in handoff ticket is older than 60 seconds: open the app again to get a new one',
   ZT_IDENTITY_HANDOFF_REPLAYED:
     'a sign-in handoff ticket was already used (each works once, on every replica) (audited)',
+  ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH:
+    'a sign-in handoff ticket was started in another browser: the route host has no nonce cookie, or another one (login CSRF) (audited)',
   ZT_IDENTITY_LOGOUT_TOKEN_INVALID: 'a back-channel logout token failed validation',
   ZT_IDENTITY_TOKEN_INVALID:
     'a bearer token is malformed, badly signed, for another issuer or audience, expired or not yet valid',

@@ -1,8 +1,10 @@
 /**
  * Sign-in handoff to route hosts: one-time sealed tickets (host-bound, 60 s, single use across
- * replicas, refused when forged, malformed or when the session ended), and the relying party's
- * use of them: `/oauth2/callback` and the step-up return hand the session over to a route host,
- * `/oauth2/sign_in` for a route host with a valid session skips the IdP (single sign-on).
+ * replicas, bound to the browser's nonce cookie, refused when forged, malformed or when the session
+ * ended), and the relying party's use of them: `/oauth2/callback` and the step-up return hand the
+ * session over to a route host, `/oauth2/sign_in` for a route host with a valid session skips the
+ * IdP (single sign-on), and a sign-in without a commitment goes through the route host's
+ * `/.ztgate/sign_in` instead of getting a ticket.
  */
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,7 +16,9 @@ import { SecretBox } from '../../src/identity/secret-box.js';
 import { SESSION_COOKIE, sessionIdFromCookies } from '../../src/identity/session/cookie.js';
 import {
   HANDOFF_CALLBACK_PATH,
+  HANDOFF_START_PATH,
   HANDOFF_TTL_MS,
+  handoffCommitment,
   SessionHandoff,
 } from '../../src/identity/session/handoff.js';
 import { SessionManager } from '../../src/identity/session/session-manager.js';
@@ -28,6 +32,11 @@ import { auditCollector, TestClock, tempStore, type TempStore } from './helpers/
 const FP = 'cd'.repeat(32);
 const HOUR = 3_600_000;
 const POLICY = { ttlMs: 8 * HOUR, idleMs: HOUR, revalidateMs: 15 * 60_000 };
+/** The nonce cookie of "this browser" on the route host, and the commitment the proxy sends. */
+const NONCE = 'n'.repeat(43);
+const BOUND = handoffCommitment(NONCE);
+/** Another browser's nonce. */
+const OTHER_NONCE = 'o'.repeat(43);
 
 /** The ticket of a handoff URL. */
 function ticketOf(url: string): string {
@@ -77,7 +86,13 @@ describe('handoff tickets', () => {
   const signedIn = (extra: { certFingerprint?: string } = {}) =>
     sessions.create({ userId: 'u1', ...extra });
   const issue = (rawSessionId: string, returnUrl = 'https://app.example.com:8443/x/y?q=1&r=%2F') =>
-    handoff.issue({ rawSessionId, returnUrl, maxAgeSeconds: POLICY.ttlMs / 1000, userId: 'u1' });
+    handoff.issue({
+      rawSessionId,
+      returnUrl,
+      maxAgeSeconds: POLICY.ttlMs / 1000,
+      commitment: BOUND,
+      userId: 'u1',
+    });
 
   it('hands a session over to the return URL’s host, once, with the same cookie', async () => {
     const s = await signedIn();
@@ -91,7 +106,12 @@ describe('handoff tickets', () => {
     assert.ok(!url.includes(s.rawId), 'the session id is sealed, not readable in the URL');
 
     clock.advance(1000);
-    const r = await handoff.redeem({ host: 'app.example.com:8443', ticket, sourceIp: '192.0.2.7' });
+    const r = await handoff.redeem({
+      nonce: NONCE,
+      host: 'app.example.com:8443',
+      ticket,
+      sourceIp: '192.0.2.7',
+    });
     assert.equal(r.rawSessionId, s.rawId);
     assert.equal(r.session.idHash, s.idHash);
     assert.equal(r.location, 'https://app.example.com:8443/x/y?q=1&r=%2F');
@@ -118,9 +138,14 @@ describe('handoff tickets', () => {
       rawSessionId: s.rawId,
       returnUrl: 'https://app.example.com/',
       maxAgeSeconds: 10 * POLICY.ttlMs,
+      commitment: BOUND,
     });
     clock.advance(30_000);
-    const r = await handoff.redeem({ host: 'app.example.com', ticket: ticketOf(url) });
+    const r = await handoff.redeem({
+      nonce: NONCE,
+      host: 'app.example.com',
+      ticket: ticketOf(url),
+    });
     assert.match(r.setCookie, new RegExp(`Max-Age=${POLICY.ttlMs / 1000 - 30};`));
   });
 
@@ -128,7 +153,7 @@ describe('handoff tickets', () => {
     const s = await signedIn();
     const ticket = ticketOf(issue(s.rawId));
     for (const host of ['other.example.com:8443', 'app.example.com', 'app.example.com:8444']) {
-      await refused(handoff.redeem({ host, ticket }), 'ZT_IDENTITY_HANDOFF_INVALID');
+      await refused(handoff.redeem({ nonce: NONCE, host, ticket }), 'ZT_IDENTITY_HANDOFF_INVALID');
     }
     assert.equal(
       audit.events.findLast((e) => e.action === 'session.handoff_refused')?.details?.reason,
@@ -137,10 +162,10 @@ describe('handoff tickets', () => {
     // the host as the proxy sees it: any case, `:443` and a trailing dot are the same host
     const t443 = ticketOf(issue(s.rawId, 'https://App.Example.com:443/'));
     assert.equal(
-      (await handoff.redeem({ host: 'APP.example.com.', ticket: t443 })).rawSessionId,
+      (await handoff.redeem({ nonce: NONCE, host: 'APP.example.com.', ticket: t443 })).rawSessionId,
       s.rawId,
     );
-    const r = await handoff.redeem({ host: 'app.example.com:8443', ticket });
+    const r = await handoff.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket });
     assert.equal(r.rawSessionId, s.rawId);
   });
 
@@ -149,10 +174,10 @@ describe('handoff tickets', () => {
     const late = ticketOf(issue(s.rawId));
     const justInTime = ticketOf(issue(s.rawId));
     clock.advance(HANDOFF_TTL_MS - 1);
-    await handoff.redeem({ host: 'app.example.com:8443', ticket: justInTime });
+    await handoff.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket: justInTime });
     clock.advance(1);
     await refused(
-      handoff.redeem({ host: 'app.example.com:8443', ticket: late }),
+      handoff.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket: late }),
       'ZT_IDENTITY_HANDOFF_EXPIRED',
     );
   });
@@ -160,9 +185,9 @@ describe('handoff tickets', () => {
   it('refuses a ticket used before, on this replica or another', async () => {
     const s = await signedIn();
     const ticket = ticketOf(issue(s.rawId));
-    await handoff.redeem({ host: 'app.example.com:8443', ticket });
+    await handoff.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket });
     await refused(
-      handoff.redeem({ host: 'app.example.com:8443', ticket }),
+      handoff.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket }),
       'ZT_IDENTITY_HANDOFF_REPLAYED',
     );
     // another replica: its own SessionManager and handoff over the same store and key
@@ -181,14 +206,14 @@ describe('handoff tickets', () => {
       now: clock.now,
     });
     await refused(
-      replica.redeem({ host: 'app.example.com:8443', ticket }),
+      replica.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket }),
       'ZT_IDENTITY_HANDOFF_REPLAYED',
     );
     // two replicas racing on one fresh ticket: exactly one wins
     const fresh = ticketOf(issue(s.rawId));
     const results = await Promise.allSettled([
-      handoff.redeem({ host: 'app.example.com:8443', ticket: fresh }),
-      replica.redeem({ host: 'app.example.com:8443', ticket: fresh }),
+      handoff.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket: fresh }),
+      replica.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket: fresh }),
     ]);
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
   });
@@ -209,26 +234,116 @@ describe('handoff tickets', () => {
     ];
     for (const t of forged) {
       await refused(
-        handoff.redeem({ host: 'app.example.com:8443', ticket: t }),
+        handoff.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket: t }),
         'ZT_IDENTITY_HANDOFF_INVALID',
       );
     }
     // none of these spent the genuine ticket
     assert.equal(
-      (await handoff.redeem({ host: 'app.example.com:8443', ticket })).rawSessionId,
+      (await handoff.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket })).rawSessionId,
       s.rawId,
     );
+  });
+
+  it('redeems a ticket only with the nonce cookie of the browser that started the sign-in', async () => {
+    const s = await signedIn();
+    const ticket = ticketOf(issue(s.rawId));
+    const host = 'app.example.com:8443';
+    const lastRefusal = () =>
+      audit.events.findLast((e) => e.action === 'session.handoff_refused')?.details?.reason;
+    // no cookie at all: a browser that never started a sign-in on this host (the victim of login CSRF)
+    await refused(handoff.redeem({ host, ticket }), 'ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH');
+    assert.equal(lastRefusal(), 'browser-missing');
+    // a malformed cookie counts as none
+    await refused(
+      handoff.redeem({ host, ticket, nonce: 'short' }),
+      'ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH',
+    );
+    assert.equal(lastRefusal(), 'browser-missing');
+    // another browser's nonce (it started a sign-in of its own on this host)
+    await refused(
+      handoff.redeem({ host, ticket, nonce: OTHER_NONCE }),
+      'ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH',
+    );
+    assert.equal(lastRefusal(), 'browser-mismatch');
+    // the commitment itself in the cookie (it is in URLs; the nonce never is)
+    await refused(
+      handoff.redeem({ host, ticket, nonce: BOUND }),
+      'ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH',
+    );
+    const refusal = audit.events.findLast((e) => e.action === 'session.handoff_refused');
+    assert.equal(refusal?.resource, `session:${s.idHash.slice(0, 16)}`);
+    assert.ok(!JSON.stringify(audit.events).includes(NONCE), 'no nonce in the audit events');
+    // none of these spent it: the browser it belongs to still signs in with it
+    const r = await handoff.redeem({ host, ticket, nonce: NONCE });
+    assert.equal(r.rawSessionId, s.rawId);
+    // once used, it is "already used" wherever it is opened (the proxy clears the nonce on success,
+    // so a reload of the callback page comes without one)
+    for (const nonce of [undefined, OTHER_NONCE, NONCE]) {
+      await refused(handoff.redeem({ host, ticket, nonce }), 'ZT_IDENTITY_HANDOFF_REPLAYED');
+    }
+  });
+
+  it('binds a ticket to the commitment it was issued with, which cannot be changed', async () => {
+    const s = await signedIn();
+    // an attacker who chose the commitment (their own nonce) gets a ticket only their browser redeems
+    const attackers = handoff.issue({
+      rawSessionId: s.rawId,
+      returnUrl: 'https://app.example.com/',
+      maxAgeSeconds: 60,
+      commitment: handoffCommitment(OTHER_NONCE),
+    });
+    await refused(
+      handoff.redeem({ host: 'app.example.com', ticket: ticketOf(attackers), nonce: NONCE }),
+      'ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH',
+    );
+    // a ticket without a binding, sealed with this key (as version 1 tickets were): unreadable
+    const unbound = box.seal(
+      JSON.stringify({
+        v: 1,
+        sid: s.rawId,
+        host: 'app.example.com',
+        path: '/',
+        exp: clock.now() + 60_000,
+        jti: 'A'.repeat(22),
+        max: 60,
+      }),
+      'ztgate/identity/handoff-ticket/v1',
+    );
+    await refused(
+      handoff.redeem({ host: 'app.example.com', ticket: unbound, nonce: NONCE }),
+      'ZT_IDENTITY_HANDOFF_INVALID',
+    );
+    // nor is one issued without a well-formed commitment
+    for (const commitment of ['', 'x', `${BOUND}=`]) {
+      assert.throws(
+        () =>
+          handoff.issue({
+            rawSessionId: s.rawId,
+            returnUrl: 'https://app.example.com/',
+            maxAgeSeconds: 60,
+            commitment,
+          }),
+        TypeError,
+      );
+    }
+    // the start URL for a sign-in without one: the route host's `/.ztgate/sign_in`, no ticket
+    const start = new URL(handoff.startUrl('https://App.example.com:443/x?y=1'));
+    assert.equal(start.origin, 'https://app.example.com');
+    assert.equal(start.pathname, HANDOFF_START_PATH);
+    assert.equal(start.searchParams.get('return_to'), 'https://app.example.com/x?y=1');
+    assert.equal(start.searchParams.get('ticket'), null);
   });
 
   it('refuses malformed and oversized input without trying to open it', async () => {
     for (const ticket of ['', 'x', 'v1.a.b', 'v1..', `v1.${'A'.repeat(16)}.${'A'.repeat(5000)}`]) {
       await refused(
-        handoff.redeem({ host: 'app.example.com', ticket }),
+        handoff.redeem({ nonce: NONCE, host: 'app.example.com', ticket }),
         'ZT_IDENTITY_HANDOFF_INVALID',
       );
     }
     await refused(
-      handoff.redeem({ host: `${'a'.repeat(300)}.example.com`, ticket: 'v1.a.b' }),
+      handoff.redeem({ nonce: NONCE, host: `${'a'.repeat(300)}.example.com`, ticket: 'v1.a.b' }),
       'ZT_IDENTITY_HANDOFF_INVALID',
     );
     const s = await signedIn();
@@ -239,6 +354,7 @@ describe('handoff tickets', () => {
         query,
         sourceIp: '192.0.2.1',
         clientCertFingerprint: undefined,
+        nonce: NONCE,
       });
     for (const query of ['', 'ticket=', 'other=1', `ticket=${ticket}&ticket=${ticket}`]) {
       await refused(callback(query), 'ZT_IDENTITY_HANDOFF_INVALID');
@@ -259,7 +375,7 @@ describe('handoff tickets', () => {
     const ticket = ticketOf(issue(s.rawId));
     await sessions.revoke(s.idHash, 'test');
     await refused(
-      handoff.redeem({ host: 'app.example.com:8443', ticket }),
+      handoff.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket }),
       'ZT_IDENTITY_SESSION_INVALID',
     );
     assert.equal(
@@ -270,11 +386,12 @@ describe('handoff tickets', () => {
     const bound = await signedIn({ certFingerprint: FP });
     const t2 = ticketOf(issue(bound.rawId));
     await refused(
-      handoff.redeem({ host: 'app.example.com:8443', ticket: t2 }),
+      handoff.redeem({ nonce: NONCE, host: 'app.example.com:8443', ticket: t2 }),
       'ZT_IDENTITY_SESSION_DEVICE_MISMATCH',
     );
     await refused(
       handoff.redeem({
+        nonce: NONCE,
         host: 'app.example.com:8443',
         ticket: t2,
         certFingerprint: 'ab'.repeat(32),
@@ -282,6 +399,7 @@ describe('handoff tickets', () => {
       'ZT_IDENTITY_SESSION_DEVICE_MISMATCH',
     );
     const r = await handoff.redeem({
+      nonce: NONCE,
       host: 'app.example.com:8443',
       ticket: t2,
       certFingerprint: FP,
@@ -292,7 +410,11 @@ describe('handoff tickets', () => {
   it('always sends the browser to the host that redeemed the ticket', async () => {
     const s = await signedIn();
     const url = issue(s.rawId, 'https://app.example.com//evil.example/path?x=1');
-    const r = await handoff.redeem({ host: 'app.example.com', ticket: ticketOf(url) });
+    const r = await handoff.redeem({
+      nonce: NONCE,
+      host: 'app.example.com',
+      ticket: ticketOf(url),
+    });
     assert.equal(new URL(r.location).host, 'app.example.com');
     assert.equal(r.location, 'https://app.example.com//evil.example/path?x=1');
     assert.throws(
@@ -301,6 +423,7 @@ describe('handoff tickets', () => {
           rawSessionId: s.rawId,
           returnUrl: 'http://app.example.com/',
           maxAgeSeconds: 60,
+          commitment: BOUND,
         }),
       /ZT_IDENTITY_RETURN_URL_REFUSED|return URL/,
     );
@@ -323,7 +446,11 @@ describe('handoff tickets', () => {
 
   it('sweeps used tickets once they can no longer be redeemed', async () => {
     const s = await signedIn();
-    await handoff.redeem({ host: 'app.example.com:8443', ticket: ticketOf(issue(s.rawId)) });
+    await handoff.redeem({
+      nonce: NONCE,
+      host: 'app.example.com:8443',
+      ticket: ticketOf(issue(s.rawId)),
+    });
     const used = async () => (await env.store.settings.list('identity/handoff/')).size;
     assert.ok((await used()) > 0);
     assert.equal(await handoff.sweep(), 0, 'kept while a slow replica could still accept it');
@@ -418,6 +545,7 @@ describe('sign-in through a handoff to route hosts', () => {
           lookup.session,
           { max_age: 300 },
           url.searchParams.get('return_to') ?? '',
+          { handoff: url.searchParams.get('handoff') },
         );
         res.writeHead(302, { location: r.location, 'set-cookie': [...r.setCookies] }).end();
         return;
@@ -431,8 +559,9 @@ describe('sign-in through a handoff to route hosts', () => {
     await env.cleanup();
   });
 
-  const signIn = (returnTo: string) =>
-    `${ztgate.origin}/oauth2/sign_in?return_to=${encodeURIComponent(returnTo)}`;
+  /** `sign_in` as the proxy sends a browser there: with the commitment to its nonce cookie. */
+  const signIn = (returnTo: string, handoffParam: string | null = BOUND) =>
+    `${ztgate.origin}/oauth2/sign_in?return_to=${encodeURIComponent(returnTo)}${handoffParam !== null ? `&handoff=${handoffParam}` : ''}`;
 
   /** Follows redirects from `start` up to ztgate's callback URL, and returns the callback's answer. */
   const throughIdp = async (agent: TestAgent, start: string) => {
@@ -462,7 +591,11 @@ describe('sign-in through a handoff to route hosts', () => {
     const raw = agent.cookies.get(SESSION_COOKIE)?.value;
     assert.ok(raw);
     clock.advance(500);
-    const redeemed = await handoff.redeem({ host: 'app.example.com', ticket: ticketOf(location) });
+    const redeemed = await handoff.redeem({
+      host: 'app.example.com',
+      ticket: ticketOf(location),
+      nonce: NONCE,
+    });
     assert.equal(redeemed.rawSessionId, raw);
     assert.equal(redeemed.location, 'https://app.example.com/docs?page=2');
     assert.equal(redeemed.session.user.id, externalUserId(ext.issuer, 'ext-alice'));
@@ -493,6 +626,7 @@ describe('sign-in through a handoff to route hosts', () => {
     const redeemed = await handoff.redeem({
       host: 'other.example.com:8443',
       ticket: ticketOf(location),
+      nonce: NONCE,
     });
     assert.equal(redeemed.rawSessionId, raw);
     assert.equal(redeemed.location, 'https://other.example.com:8443/reports?x=1');
@@ -525,7 +659,7 @@ describe('sign-in through a handoff to route hosts', () => {
     const location = withCert.headers.get('location') ?? '';
     assert.ok(location.startsWith(`https://app.example.com${HANDOFF_CALLBACK_PATH}?`));
     await refused(
-      handoff.redeem({ host: 'app.example.com', ticket: ticketOf(location) }),
+      handoff.redeem({ host: 'app.example.com', ticket: ticketOf(location), nonce: NONCE }),
       'ZT_IDENTITY_SESSION_DEVICE_MISMATCH',
     );
   });
@@ -538,17 +672,69 @@ describe('sign-in through a handoff to route hosts', () => {
     ext.next = { sub: 'ext-alice', amr: ['pwd', 'otp'] };
     const r = await throughIdp(
       agent,
-      `${ztgate.origin}/test/step-up?return_to=${encodeURIComponent('https://app.example.com/admin')}`,
+      `${ztgate.origin}/test/step-up?return_to=${encodeURIComponent('https://app.example.com/admin')}&handoff=${BOUND}`,
     );
     assert.equal(r.status, 302, r.body);
     const after = agent.cookies.get(SESSION_COOKIE)?.value;
     assert.ok(after && after !== before, 'the public host has the new id');
     const location = r.headers.get('location') ?? '';
     assert.ok(location.startsWith(`https://app.example.com${HANDOFF_CALLBACK_PATH}?`), location);
-    const redeemed = await handoff.redeem({ host: 'app.example.com', ticket: ticketOf(location) });
+    const redeemed = await handoff.redeem({
+      host: 'app.example.com',
+      ticket: ticketOf(location),
+      nonce: NONCE,
+    });
     assert.equal(redeemed.rawSessionId, after, 'the route host gets the new id');
     assert.ok(redeemed.session.record.mfaMethods.includes('totp'));
     assert.equal(redeemed.location, 'https://app.example.com/admin');
     assert.equal((await sessions.lookup(before)).ok, false, 'the old id is revoked');
+  });
+
+  it('a sign-in link without a commitment goes through the route host’s /.ztgate/sign_in, not a ticket', async () => {
+    const startOf = (location: string) => {
+      const u = new URL(location);
+      assert.equal(u.pathname, HANDOFF_START_PATH, location);
+      assert.equal(u.searchParams.get('ticket'), null);
+      return u;
+    };
+    // through the IdP: the public host gets its session, the route host no ticket
+    const agent = new TestAgent();
+    ext.next = { sub: 'ext-alice', amr: ['pwd'] };
+    const issued = audit.filter((e) => e.action === 'session.handoff_issued').length;
+    const r = await throughIdp(agent, signIn('https://app.example.com/docs?page=2', null));
+    assert.equal(r.status, 302);
+    const start = startOf(r.headers.get('location') ?? '');
+    assert.equal(start.origin, 'https://app.example.com');
+    assert.equal(start.searchParams.get('return_to'), 'https://app.example.com/docs?page=2');
+    assert.ok(agent.cookies.get(SESSION_COOKIE)?.value, 'signed in on the public host');
+    assert.equal(audit.filter((e) => e.action === 'session.handoff_issued').length, issued);
+    // single sign-on without one (or with a malformed one): the same
+    for (const bad of [null, '', 'x', `${BOUND.slice(1)}%00`]) {
+      const sso = await agent.request(signIn('https://other.example.com:8443/r', bad), {
+        follow: false,
+      });
+      assert.equal(sso.status, 302);
+      assert.equal(
+        startOf(sso.headers.get('location') ?? '').origin,
+        'https://other.example.com:8443',
+      );
+    }
+    assert.equal(audit.filter((e) => e.action === 'session.handoff_issued').length, issued);
+    // ... which comes back with a commitment: now a ticket, bound to it
+    const bound = await agent.request(signIn('https://other.example.com:8443/r'), {
+      follow: false,
+    });
+    const location = bound.headers.get('location') ?? '';
+    assert.ok(location.startsWith(`https://other.example.com:8443${HANDOFF_CALLBACK_PATH}?`));
+    await refused(
+      handoff.redeem({ host: 'other.example.com:8443', ticket: ticketOf(location) }),
+      'ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH',
+    );
+    const ok = await handoff.redeem({
+      host: 'other.example.com:8443',
+      ticket: ticketOf(location),
+      nonce: NONCE,
+    });
+    assert.equal(ok.location, 'https://other.example.com:8443/r');
   });
 });

@@ -4,7 +4,9 @@
  * prefix ever reaches an upstream, whatever the route's policy.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { HANDOFF_NONCE_COOKIE } from '../../src/pep/handoff-nonce.js';
 import { HandoffIdentityDouble } from '../../src/pep/testing/handoff-identity.js';
 import { testIdentity, TEST_SESSION_COOKIE } from '../../src/pep/testing/static-identity.js';
 import {
@@ -41,6 +43,11 @@ describe('proxy: reserved /.ztgate/ paths and the sign-in handoff', () => {
           policy: { allow: [{ groups: ['engineering'] }] },
         },
         { from: 'https://open.localhost', to: up.url, policy: { allow: [{ public: true }] } },
+        {
+          from: 'https://mfa.localhost',
+          to: up.url,
+          policy: { allow: [{ groups: ['engineering'], mfa: { max_age: '5m' } }] },
+        },
       ],
     });
     identity.set('alice-token', testIdentity('alice', { groups: ['engineering'] }));
@@ -236,5 +243,155 @@ describe('proxy: reserved /.ztgate/ paths and the sign-in handoff', () => {
       assert.equal(a.status, 404, path);
     }
     assert.equal(up.seen.length, seen);
+  });
+
+  describe('the sign-in nonce (login CSRF)', () => {
+    const NONCE_SET = new RegExp(
+      `^${HANDOFF_NONCE_COOKIE}=([A-Za-z0-9_-]{43}); Path=/; Max-Age=600; Secure; HttpOnly; SameSite=Lax$`,
+    );
+    const commitment = (nonce: string) => createHash('sha256').update(nonce).digest('base64url');
+    /** The nonce a reply sets, checked against the commitment in its Location. */
+    const nonceOf = (a: { headers: Record<string, unknown> }): string => {
+      const cookies = a.headers['set-cookie'] as string[] | undefined;
+      assert.equal(cookies?.length, 1, JSON.stringify(cookies));
+      const m = NONCE_SET.exec(cookies?.[0] ?? '');
+      assert.ok(m?.[1], cookies?.[0]);
+      const location = new URL(String(a.headers.location));
+      assert.equal(location.searchParams.get('handoff'), commitment(m[1]));
+      assert.ok(!String(a.headers.location).includes(m[1]), 'the nonce itself is never in a URL');
+      return m[1];
+    };
+
+    it('a browser sent to sign in gets a nonce cookie on the route host and its commitment in the URL', async () => {
+      const a = await request(h.port, 'app.localhost', '/docs?x=1', { headers: HTML });
+      assert.equal(a.status, 302);
+      const location = new URL(String(a.headers.location));
+      assert.equal(location.pathname, '/login');
+      assert.equal(location.searchParams.get('return_to'), 'https://app.localhost/docs?x=1');
+      const nonce = nonceOf(a);
+      // random each time for a browser without one...
+      const b = await request(h.port, 'app.localhost', '/docs', { headers: HTML });
+      assert.notEqual(nonceOf(b), nonce);
+      // ...and kept (ten more minutes) for one that has one: tabs signing in at once agree
+      const c = await request(h.port, 'app.localhost', '/other', {
+        headers: { ...HTML, cookie: `a=1; ${HANDOFF_NONCE_COOKIE}=${nonce}` },
+      });
+      assert.equal(nonceOf(c), nonce);
+      const malformed = await request(h.port, 'app.localhost', '/', {
+        headers: { ...HTML, cookie: `${HANDOFF_NONCE_COOKIE}=short` },
+      });
+      assert.notEqual(nonceOf(malformed), 'short');
+      // a step-up too
+      const s = await request(h.port, 'mfa.localhost', '/admin', {
+        headers: { ...HTML, cookie: `${TEST_SESSION_COOKIE}=alice-token` },
+      });
+      assert.equal(s.status, 302);
+      assert.equal(new URL(String(s.headers.location)).pathname, '/step-up');
+      nonceOf(s);
+    });
+
+    it('an API client gets no cookie and an unbound sign-in URL', async () => {
+      const a = await request(h.port, 'app.localhost', '/api', { headers: JSON_ACCEPT });
+      assert.equal(a.status, 401);
+      assert.equal(a.headers['set-cookie'], undefined);
+      const url = new URL(String(json(a).login_url));
+      assert.equal(url.searchParams.get('handoff'), null);
+    });
+
+    it('the callback hands identity the nonce cookie, and clears it once the ticket is redeemed', async () => {
+      const nonce = 'n'.repeat(43);
+      const ticket = identity.ticket('app.localhost', 'alice-token', '/x', nonce);
+      const a = await request(h.port, 'app.localhost', `/.ztgate/callback?ticket=${ticket}`, {
+        headers: { ...HTML, cookie: `${HANDOFF_NONCE_COOKIE}=${nonce}` },
+      });
+      assert.equal(a.status, 302);
+      assert.equal(identity.handoffs.at(-1)?.nonce, nonce);
+      assert.deepEqual(a.headers['set-cookie'], [
+        `${TEST_SESSION_COOKIE}=alice-token; Path=/; Secure; HttpOnly; SameSite=Lax`,
+        `${HANDOFF_NONCE_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax`,
+      ]);
+    });
+
+    it('a ticket started in another browser is a 400 that says so, and keeps this browser’s nonce', async () => {
+      const ticket = identity.ticket('app.localhost', 'alice-token', '/x', 'a'.repeat(43));
+      for (const cookie of [undefined, `${HANDOFF_NONCE_COOKIE}=${'b'.repeat(43)}`]) {
+        const page = await request(h.port, 'app.localhost', `/.ztgate/callback?ticket=${ticket}`, {
+          headers: { ...HTML, ...(cookie !== undefined ? { cookie } : {}) },
+        });
+        assert.equal(page.status, 400);
+        assert.match(page.body, /started in another browser/);
+        assert.match(page.body, /ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH/);
+        assert.equal(page.headers['set-cookie'], undefined);
+        assert.equal(identity.handoffs.at(-1)?.nonce, cookie?.split('=')[1]);
+      }
+      const api = await request(h.port, 'app.localhost', `/.ztgate/callback?ticket=${ticket}`, {
+        headers: JSON_ACCEPT,
+      });
+      assert.equal(api.status, 400);
+      assert.equal(json(api).code, 'ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH');
+      assert.match(String(json(api).message), /started in another browser/);
+    });
+
+    it('/.ztgate/sign_in sets a nonce and starts the sign-in for a page on this host only', async () => {
+      const seen = up.seen.length;
+      const cases: [string, string][] = [
+        [
+          `/.ztgate/sign_in?return_to=${encodeURIComponent('https://app.localhost/r?q=1')}`,
+          'https://app.localhost/r?q=1',
+        ],
+        [
+          `/.ztgate/sign_in?return_to=${encodeURIComponent('https://evil.example/')}`,
+          'https://app.localhost/',
+        ],
+        [
+          `/.ztgate/sign_in?return_to=${encodeURIComponent('https://open.localhost/')}`,
+          'https://app.localhost/',
+        ],
+        [
+          `/.ztgate/sign_in?return_to=${encodeURIComponent('https://x@app.localhost/')}`,
+          'https://app.localhost/',
+        ],
+        [
+          `/.ztgate/sign_in?return_to=${encodeURIComponent('http://app.localhost/')}`,
+          'https://app.localhost/',
+        ],
+        ['/.ztgate/sign_in?return_to=/relative', 'https://app.localhost/'],
+        ['/.ztgate/sign_in?return_to=a&return_to=b', 'https://app.localhost/'],
+        ['/.ztgate/sign_in', 'https://app.localhost/'],
+      ];
+      for (const [path, back] of cases) {
+        const a = await request(h.port, 'app.localhost', path, { headers: HTML });
+        assert.equal(a.status, 302, path);
+        const location = new URL(String(a.headers.location));
+        assert.equal(location.origin, PUBLIC_URL);
+        assert.equal(location.searchParams.get('return_to'), back, path);
+        nonceOf(a);
+        assert.equal(a.headers['cache-control'], 'no-store');
+      }
+      // GET only; 404 without a handoff in the identity port
+      const post = await request(h.port, 'app.localhost', '/.ztgate/sign_in', {
+        method: 'POST',
+        headers: HTML,
+        body: 'x',
+      });
+      assert.equal(post.status, 405);
+      const bareAnswer = await request(bare.port, 'app.localhost', '/.ztgate/sign_in', {
+        headers: HTML,
+      });
+      assert.equal(bareAnswer.status, 404);
+      assert.equal(up.seen.length, seen, 'the upstream saw nothing');
+    });
+
+    it('the nonce cookie never reaches the upstream', async () => {
+      const a = await request(h.port, 'open.localhost', '/page', {
+        headers: { ...HTML, cookie: `keep=1; ${HANDOFF_NONCE_COOKIE}=${'n'.repeat(43)}; also=2` },
+      });
+      assert.equal(a.status, 200);
+      assert.equal(up.seen.at(-1)?.headers.cookie, 'keep=1; also=2');
+      await request(h.port, 'open.localhost', '/page', {
+        headers: { ...HTML, cookie: `${HANDOFF_NONCE_COOKIE}=${'n'.repeat(43)}` },
+      });
+      assert.equal(up.seen.at(-1)?.headers.cookie, undefined);
+    });
   });
 });

@@ -5,6 +5,7 @@
  * every record written, and start-up config errors with file:line:col.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
@@ -128,9 +129,20 @@ describe('ztgate serve (the real process)', { timeout: 120_000 }, () => {
   it('sends browsers to sign in and tells API clients 401', async () => {
     const browser = await get(app('/x?y=1'), { headers: { accept: 'text/html' } });
     assert.equal(browser.status, 302);
+    const location = new URL(String(browser.headers.location));
     assert.equal(
-      browser.headers.location,
-      `https://auth.localhost:${port}/oauth2/sign_in?return_to=${encodeURIComponent(app('/x?y=1'))}`,
+      `${location.origin}${location.pathname}`,
+      `https://auth.localhost:${port}/oauth2/sign_in`,
+    );
+    assert.equal(location.searchParams.get('return_to'), app('/x?y=1'));
+    // bound to this browser: the commitment to the nonce cookie set on the app host (login CSRF)
+    const nonce = /^__Host-ztgate_handoff=([A-Za-z0-9_-]{43});/.exec(
+      String(browser.headers['set-cookie']),
+    )?.[1];
+    assert.ok(nonce, String(browser.headers['set-cookie']));
+    assert.equal(
+      location.searchParams.get('handoff'),
+      createHash('sha256').update(nonce).digest('base64url'),
     );
     const api = await get(app('/x'), { headers: { accept: 'application/json' } });
     assert.equal(api.status, 401);

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Identity } from '../../identity/identity.js';
 import { sessionIdFromCookies } from '../../identity/session/cookie.js';
+import { handoffCommitment } from '../../identity/session/handoff.js';
 import { sessionRef, toDecisionFacts } from '../../identity/session/session-manager.js';
 import { bearerTokenFromHeader } from '../../identity/token/tokens.js';
 import type { StepUpRequirement } from '../../pdp/decision.js';
@@ -139,16 +140,22 @@ export function serverIdentityPort(identity: Identity, o: IdentityPortOptions): 
       if (raw === undefined) return undefined;
       return resolveSession(raw, request);
     },
-    loginUrl: (returnUrl) => identity.auth.signInUrl(returnUrl),
+    // the nonce stays in the route host's cookie; only its commitment travels (session/handoff.ts)
+    loginUrl: (returnUrl, options) =>
+      identity.auth.signInUrl(
+        returnUrl,
+        options?.nonce !== undefined ? { handoff: handoffCommitment(options.nonce) } : {},
+      ),
     // `/.ztgate/callback` and `/.ztgate/sign_out` on route hosts (docs/identity.md, "handoff")
     handoff: (request) => identity.handoff.callback(request),
     signOut: (request) => identity.handoff.signOut(request),
-    stepUpUrl: (returnUrl: string, requirement: StepUpRequirement) => {
+    stepUpUrl: (returnUrl: string, requirement: StepUpRequirement, options) => {
       const q = new URLSearchParams({ return_to: returnUrl });
       if (requirement.max_age !== undefined) q.set('max_age', String(requirement.max_age));
       if (requirement.methods !== undefined && requirement.methods.length > 0) {
         q.set('methods', requirement.methods.join(','));
       }
+      if (options?.nonce !== undefined) q.set('handoff', handoffCommitment(options.nonce));
       return `${origin}${STEP_UP_PATH}?${q.toString()}`;
     },
     forgetSession(idHash) {

@@ -30,17 +30,21 @@ const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors
 export function publicRoutes(o: PublicRoutesOptions): PublicHandler {
   const { identity } = o;
 
-  /** `GET /oauth2/step_up?return_to=&max_age=&methods=`: MFA again for the public-host session. */
+  /**
+   * `GET /oauth2/step_up?return_to=&max_age=&methods=&handoff=`: MFA again for the public-host
+   * session; `handoff` (checked by identity) binds the route host's ticket to this browser.
+   */
   const stepUp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://public.invalid');
     const returnTo = url.searchParams.get('return_to') ?? '/';
+    const binding = { handoff: url.searchParams.get('handoff') };
     const lookup = await identity.sessions.lookup(sessionIdFromCookies(req.headers.cookie), {
       certFingerprint: clientCertFingerprint(req),
     });
     if (!lookup.ok) {
       // no session here (it ended, or the browser signed in elsewhere): a full sign-in satisfies any step-up
       res.writeHead(302, {
-        location: identity.auth.signInUrl(returnTo),
+        location: identity.auth.signInUrl(returnTo, binding),
         'cache-control': 'no-store',
       });
       res.end();
@@ -60,6 +64,7 @@ export function publicRoutes(o: PublicRoutesOptions): PublicHandler {
         ...(methods.length > 0 ? { methods } : {}),
       },
       returnTo,
+      binding,
     );
     res.writeHead(302, {
       location: r.location,

@@ -17,6 +17,12 @@
  * a one-time handoff ticket (session/handoff.ts) so that host gets the cookie too. `sign_in` for a
  * route host with a valid session on the public host skips the IdP and hands the session over at
  * once (single sign-on across apps).
+ *
+ * A ticket is bound to the browser that started the sign-in: `sign_in?return_to=...&handoff=C`
+ * carries the commitment `C` to a nonce cookie the proxy set on the route host, through the IdP
+ * (in the login state) into the ticket. A sign-in for a route host without a commitment (a link
+ * made by hand) gets no ticket; it ends at the route host's `/.ztgate/sign_in`, which sets the
+ * nonce and comes back here with one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ZtError, type ErrorCode } from '../../shared/errors.js';
@@ -27,7 +33,11 @@ import { BodyError, pageCsp, readForm, redirect, sendHtml, sendJson, socketIp } 
 import { messagePage } from '../idp/pages.js';
 import { validateReturnUrl, type ReturnUrlPolicy } from '../return-url.js';
 import { clearSessionCookie, sessionIdFromCookies } from '../session/cookie.js';
-import { normalizeRouteHost, type SessionHandoff } from '../session/handoff.js';
+import {
+  isHandoffCommitment,
+  normalizeRouteHost,
+  type SessionHandoff,
+} from '../session/handoff.js';
 import type { ActiveSession, CreatedSession, SessionManager } from '../session/session-manager.js';
 import { provisionUser, userIdFor, type IdpKind } from './provision.js';
 import type { RelyingParty } from './relying-party.js';
@@ -60,6 +70,15 @@ export interface AuthRedirect {
   readonly setCookies: readonly string[];
 }
 
+/** The route host's binding of a sign-in (session/handoff.ts). */
+export interface HandoffBinding {
+  /**
+   * `handoffCommitment(nonce)` of the nonce cookie the proxy set on the route host; a malformed
+   * value counts as none
+   */
+  readonly handoff?: string | null | undefined;
+}
+
 export interface AuthHandlerOptions {
   readonly rp: RelyingParty;
   readonly kind: IdpKind;
@@ -90,18 +109,30 @@ export interface AuthHandler {
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /**
    * `{public_url}/oauth2/sign_in?return_to=...`: where to send a browser that is not signed in (the
-   * sign-in must start on ztgate's own host, where its cookies live).
+   * sign-in must start on ztgate's own host, where its cookies live). With `binding.handoff`, the
+   * `handoff` parameter that binds the ticket for a route host to the browser.
    */
-  signInUrl(returnTo: string): string;
+  signInUrl(returnTo: string, binding?: HandoffBinding): string;
   /** The IdP redirect for a browser on ztgate's own host (what `sign_in` does). */
-  loginRedirect(req: IncomingMessage, returnTo: string): Promise<AuthRedirect>;
+  loginRedirect(
+    req: IncomingMessage,
+    returnTo: string,
+    binding?: HandoffBinding,
+  ): Promise<AuthRedirect>;
   /** The IdP redirect for a step-up of `session` to `requirement`, then back to `returnTo`. */
   stepUpRedirect(
     req: IncomingMessage,
     session: ActiveSession,
     requirement: StepUpRequirement,
     returnTo: string,
+    binding?: HandoffBinding,
   ): Promise<AuthRedirect>;
+}
+
+/** The commitment of a binding, when it is well formed. */
+function commitmentOf(binding: HandoffBinding | undefined): string | undefined {
+  const c = binding?.handoff;
+  return isHandoffCommitment(c) ? c : undefined;
 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -157,10 +188,15 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
     );
   };
 
-  const loginRedirect = async (req: IncomingMessage, target: string): Promise<AuthRedirect> => {
+  const loginRedirect = async (
+    req: IncomingMessage,
+    target: string,
+    binding?: HandoffBinding,
+  ): Promise<AuthRedirect> => {
     const { url, setCookie } = await o.rp.beginLogin({
       returnTo: returnTo(target),
       cookieHeader: req.headers.cookie,
+      handoff: commitmentOf(binding),
     });
     return { location: url, setCookies: setCookie ? [setCookie] : [] };
   };
@@ -170,10 +206,12 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
     session: ActiveSession,
     requirement: StepUpRequirement,
     target: string,
+    binding?: HandoffBinding,
   ): Promise<AuthRedirect> => {
     const { url, setCookie } = await o.rp.beginLogin({
       returnTo: returnTo(target),
       cookieHeader: req.headers.cookie,
+      handoff: commitmentOf(binding),
       stepUp: {
         userId: session.user.id,
         loginHint: session.user.email,
@@ -193,7 +231,9 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
 
   /**
    * The handoff URL for a return URL on a route host; undefined for the public host, where the
-   * cookie just set is enough.
+   * cookie just set is enough. Without a commitment there is no browser to bind a ticket to: the
+   * route host's `/.ztgate/sign_in` sets a nonce in this browser and comes back to `sign_in`,
+   * which then hands the session over at once (single sign-on).
    */
   const handoffUrl = (
     req: IncomingMessage,
@@ -201,12 +241,15 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
     rawSessionId: string,
     expiresAt: number,
     userId: string,
+    commitment: string | undefined,
   ): string | undefined => {
     if (!o.handoff || !needsHandoff(target)) return undefined;
+    if (commitment === undefined) return o.handoff.startUrl(target);
     return o.handoff.issue({
       rawSessionId,
       returnUrl: target,
       maxAgeSeconds: (expiresAt - now()) / 1000,
+      commitment,
       userId,
       sourceIp: clientIp(req),
     });
@@ -218,6 +261,7 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
     res: ServerResponse,
     target: string,
     session: CreatedSession,
+    commitment: string | undefined,
   ): void => {
     const via = handoffUrl(
       req,
@@ -225,6 +269,7 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
       session.rawId,
       session.record.expiresAt,
       session.record.userId,
+      commitment,
     );
     if (via) redirect(res, via, [session.cookie], 302, handoffHeaders);
     else redirect(res, target, [session.cookie]);
@@ -237,12 +282,20 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
   const reuseSession = async (
     req: IncomingMessage,
     target: string,
+    commitment: string | undefined,
   ): Promise<string | undefined> => {
     const raw = sessionIdFromCookies(req.headers.cookie);
     if (raw === undefined || !needsHandoff(target)) return undefined;
     const lookup = await o.sessions.lookup(raw, { certFingerprint: o.certFingerprint?.(req) });
     if (!lookup.ok) return undefined;
-    return handoffUrl(req, target, raw, lookup.session.record.expiresAt, lookup.session.user.id);
+    return handoffUrl(
+      req,
+      target,
+      raw,
+      lookup.session.record.expiresAt,
+      lookup.session.user.id,
+      commitment,
+    );
   };
 
   const callback = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -304,7 +357,7 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
           details: { amr: identity.amr, methods },
         });
         // the route host's cookie still holds the old, now revoked, id: hand the new one over
-        finishSignIn(req, res, result.returnTo, rotated);
+        finishSignIn(req, res, result.returnTo, rotated, result.handoff ?? undefined);
         return;
       }
       // the session ended meanwhile: this is a complete sign-in of its own
@@ -322,7 +375,7 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
       ...(deviceId ? { deviceId } : {}),
       sourceIp: clientIp(req),
     });
-    finishSignIn(req, res, result.returnTo, created);
+    finishSignIn(req, res, result.returnTo, created, result.handoff ?? undefined);
   };
 
   const signOut = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -404,15 +457,15 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
       switch (path) {
         case paths.signIn: {
           if (method !== 'GET') break;
-          const target = returnTo(
-            new URL(req.url ?? '/', origin).searchParams.get('return_to') ?? '/',
-          );
-          const sso = await reuseSession(req, target);
+          const query = new URL(req.url ?? '/', origin).searchParams;
+          const target = returnTo(query.get('return_to') ?? '/');
+          const binding = { handoff: query.get('handoff') };
+          const sso = await reuseSession(req, target, commitmentOf(binding));
           if (sso !== undefined) {
             redirect(res, sso, [], 302, handoffHeaders);
             return true;
           }
-          const r = await loginRedirect(req, target);
+          const r = await loginRedirect(req, target, binding);
           redirect(res, r.location, r.setCookies);
           return true;
         }
@@ -462,7 +515,11 @@ export function createAuthHandler(o: AuthHandlerOptions): AuthHandler {
   return {
     paths,
     handle,
-    signInUrl: (target) => `${origin}${paths.signIn}?return_to=${encodeURIComponent(target)}`,
+    signInUrl: (target, binding) => {
+      const c = commitmentOf(binding);
+      // a commitment is base64url: nothing in it needs percent-encoding
+      return `${origin}${paths.signIn}?return_to=${encodeURIComponent(target)}${c !== undefined ? `&handoff=${c}` : ''}`;
+    },
     loginRedirect,
     stepUpRedirect,
   };

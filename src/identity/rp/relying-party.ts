@@ -131,6 +131,8 @@ export interface LoginResult {
   readonly idToken: string;
   readonly returnTo: string;
   readonly stepUp: StepUpRequest | null;
+  /** the route host's nonce commitment the sign-in started with (session/handoff.ts), if any */
+  readonly handoff: string | null;
 }
 
 interface LoginTransaction {
@@ -143,6 +145,8 @@ interface LoginTransaction {
   readonly binding: string;
   readonly maxAge: number | null;
   readonly stepUp: StepUpRequest | null;
+  /** absent in states written before handoffs were bound to a browser */
+  readonly handoff?: string | null;
 }
 
 function sha256(s: string): string {
@@ -333,6 +337,11 @@ export class RelyingParty {
     readonly stepUp?: StepUpRequest;
     readonly loginHint?: string;
     readonly prompt?: 'login' | 'none' | 'consent' | 'select_account';
+    /**
+     * the commitment to the route host's nonce cookie (session/handoff.ts), carried to the
+     * callback so that the handoff ticket is bound to the browser that started the sign-in
+     */
+    readonly handoff?: string | undefined;
   }): Promise<{ url: string; setCookie: string | undefined }> {
     const existing = parseCookies(input.cookieHeader).get(LOGIN_COOKIE);
     const binding =
@@ -353,6 +362,7 @@ export class RelyingParty {
       binding: sha256(binding),
       maxAge,
       stepUp,
+      handoff: input.handoff ?? null,
     };
     const key = LOGIN_PREFIX + sha256(state);
     await this.o.settings.set(key, this.o.box.seal(JSON.stringify(tx), key), this.now());
@@ -452,6 +462,7 @@ export class RelyingParty {
       idToken,
       returnTo: tx.returnTo,
       stepUp: tx.stepUp,
+      handoff: typeof tx.handoff === 'string' ? tx.handoff : null,
     };
   }
 

@@ -12,10 +12,18 @@
  * - short-lived (60 s) and single use across replicas (`setIfAbsent` on its random `jti` in the
  *   store), so a ticket seen later in a history file or a proxy log is worth nothing;
  * - the session must still be valid (not revoked, not expired, same device certificate) when the
- *   ticket is redeemed.
+ *   ticket is redeemed;
+ * - bound to the browser that started the sign-in (login CSRF): before it sends a browser to sign
+ *   in, the proxy sets a random nonce in a `__Host-` cookie on the route host and passes its
+ *   SHA-256 (the "commitment") along; the commitment rides in the relying party's login state and is
+ *   sealed into the ticket, and redemption needs the cookie that hashes to it. Without this, someone
+ *   could sign in as themselves, stop before redeeming, and have another person's browser open their
+ *   callback URL: that browser would be signed in to the app as them. A return URL that arrives
+ *   without a commitment (a sign-in link made by hand) gets no ticket: the browser goes through
+ *   `/.ztgate/sign_in` on the route host first, where the proxy sets the cookie (`startUrl`).
  * The proxy never forwards `/.ztgate/*` upstream, so an app never sees a ticket.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ZtError, type ErrorCode } from '../../shared/errors.js';
 import { hashSessionId, type SettingsStore } from '../../store/store.js';
 import { emitAudit, type IdentityAuditSink } from '../audit.js';
@@ -35,6 +43,11 @@ import {
 
 /** Where a route host redeems a ticket (served by the proxy on every route host). */
 export const HANDOFF_CALLBACK_PATH = '/.ztgate/callback';
+/**
+ * Where a route host starts a sign-in for a link that carries no commitment: the proxy sets the
+ * nonce cookie there and comes back to `sign_in` with its commitment.
+ */
+export const HANDOFF_START_PATH = '/.ztgate/sign_in';
 /** How long a ticket may wait to be redeemed: a redirect takes well under a second. */
 export const HANDOFF_TTL_MS = 60_000;
 
@@ -54,9 +67,26 @@ const MAX_TICKET_CHARS = 4096;
 const MAX_QUERY_CHARS = 8192;
 const MAX_HOST_CHARS = 261;
 const JTI = /^[A-Za-z0-9_-]{22}$/;
+/** A nonce and a commitment are both 32 bytes, base64url: 43 characters. */
+const B64URL_256 = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The commitment to a route host's sign-in nonce, as it travels in URLs and in the ticket: the
+ * SHA-256 of the nonce, base64url. A hash, not the nonce itself, so that neither the public host's
+ * logs nor a Referer carrying the sign-in URL reveal the value the cookie holds.
+ */
+export function handoffCommitment(nonce: string): string {
+  return createHash('sha256').update(nonce).digest('base64url');
+}
+
+/** True for a well-formed commitment (a `handoff` URL parameter is checked with this). */
+export function isHandoffCommitment(value: string | null | undefined): value is string {
+  return typeof value === 'string' && B64URL_256.test(value);
+}
 
 interface TicketBody {
-  readonly v: 1;
+  /** 2: bound to a browser (`bnd`); version 1 tickets had no binding and are refused */
+  readonly v: 2;
   /** the raw session id: what the cookie will hold */
   readonly sid: string;
   /** the route host the ticket is for, normalized (lower case, no default port) */
@@ -68,6 +98,8 @@ interface TicketBody {
   readonly jti: string;
   /** the cookie's Max-Age at most, seconds */
   readonly max: number;
+  /** the commitment to the nonce cookie of the browser that started the sign-in */
+  readonly bnd: string;
 }
 
 export interface HandoffIssueInput {
@@ -76,6 +108,11 @@ export interface HandoffIssueInput {
   readonly returnUrl: string;
   /** the session's remaining life, seconds: the route host's cookie lives no longer */
   readonly maxAgeSeconds: number;
+  /**
+   * the commitment (`handoffCommitment(nonce)`) the sign-in came with, from the route host's
+   * nonce cookie: only the browser holding that cookie can redeem the ticket
+   */
+  readonly commitment: string;
   /** for the audit event */
   readonly userId?: string;
   readonly sourceIp?: string;
@@ -90,6 +127,8 @@ export interface HandoffRedeemInput {
   /** the verified client certificate of the request (sessions bound to a device need it) */
   readonly certFingerprint?: string | undefined;
   readonly sourceIp?: string | undefined;
+  /** the route host's sign-in nonce cookie, as the browser sent it; none: refused */
+  readonly nonce?: string | undefined;
 }
 
 export interface HandoffRedemption {
@@ -109,6 +148,8 @@ export interface RouteHostRequest {
   readonly query: string;
   readonly sourceIp: string;
   readonly clientCertFingerprint: string | undefined;
+  /** the route host's sign-in nonce cookie (the proxy reads it), if the browser sent one */
+  readonly nonce?: string | undefined;
 }
 
 export interface RouteHostSignOutRequest {
@@ -148,7 +189,7 @@ function isTicketBody(v: unknown): v is TicketBody {
   if (typeof v !== 'object' || v === null) return false;
   const b = v as Record<string, unknown>;
   return (
-    b.v === 1 &&
+    b.v === 2 &&
     typeof b.sid === 'string' &&
     isWellFormedSessionId(b.sid) &&
     typeof b.host === 'string' &&
@@ -163,11 +204,15 @@ function isTicketBody(v: unknown): v is TicketBody {
     JTI.test(b.jti) &&
     typeof b.max === 'number' &&
     Number.isInteger(b.max) &&
-    b.max > 0
+    b.max > 0 &&
+    typeof b.bnd === 'string' &&
+    B64URL_256.test(b.bnd)
   );
 }
 
 const HELP = 'open the app again: it sends you through sign-in, usually without a prompt';
+const BROWSER_HELP =
+  'open the app again in this browser; if you did not start a sign-in, someone may have tried to sign you in as them';
 
 export class SessionHandoff {
   private readonly now: () => number;
@@ -189,6 +234,10 @@ export class SessionHandoff {
     if (!isWellFormedSessionId(input.rawSessionId)) {
       throw new TypeError('issue() needs a well-formed raw session id');
     }
+    if (!isHandoffCommitment(input.commitment)) {
+      // a ticket nobody's cookie matches would be refused anyway; a caller without one uses startUrl
+      throw new TypeError('issue() needs the commitment to the browser’s nonce');
+    }
     let url: URL;
     try {
       url = new URL(input.returnUrl);
@@ -201,13 +250,14 @@ export class SessionHandoff {
     const host = normalizeRouteHost(url.host);
     const now = this.now();
     const body: TicketBody = {
-      v: 1,
+      v: 2,
       sid: input.rawSessionId,
       host,
       path,
       exp: now + HANDOFF_TTL_MS,
       jti: randomBytes(16).toString('base64url'),
       max: Number.isFinite(input.maxAgeSeconds) ? Math.max(1, Math.floor(input.maxAgeSeconds)) : 1,
+      bnd: input.commitment,
     };
     const ticket = this.o.box.seal(JSON.stringify(body), TICKET_AAD);
     emitAudit(this.audit, {
@@ -225,17 +275,44 @@ export class SessionHandoff {
   }
 
   /**
+   * For a sign-in that reached a route host's return URL without a commitment (a link made by
+   * hand, a sign-in state from an older version, forward auth): no ticket, but the route host's
+   * `/.ztgate/sign_in`, where the proxy sets a nonce cookie in this browser and comes back to
+   * `sign_in` with its commitment. A valid session on the public host then skips the IdP.
+   */
+  startUrl(returnUrl: string): string {
+    let url: URL;
+    try {
+      url = new URL(returnUrl);
+    } catch {
+      throw refusedReturnUrl('malformed URL');
+    }
+    if (url.protocol !== 'https:') throw refusedReturnUrl('a route host is always https');
+    const host = normalizeRouteHost(url.host);
+    const back = `https://${host}${url.pathname}${url.search}`;
+    return `https://${host}${HANDOFF_START_PATH}?return_to=${encodeURIComponent(back)}`;
+  }
+
+  /**
    * Redeems a ticket on `host`: checks it, checks the session again, marks the ticket used (once,
    * across replicas), and returns the cookie and where to go. Throws a ZtError otherwise:
    * `ZT_IDENTITY_HANDOFF_INVALID` (malformed, oversized, forged, another host),
-   * `ZT_IDENTITY_HANDOFF_EXPIRED`, `ZT_IDENTITY_HANDOFF_REPLAYED`, or the session's failure code
+   * `ZT_IDENTITY_HANDOFF_EXPIRED`, `ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH` (the nonce cookie is
+   * missing or is not the one the sign-in started with), `ZT_IDENTITY_HANDOFF_REPLAYED`, or the
+   * session's failure code
    * (`ZT_IDENTITY_SESSION_INVALID`, `ZT_IDENTITY_SESSION_DEVICE_MISMATCH`, ...). Store failures
    * pass through (`ZT_STORE_UNAVAILABLE`: the proxy answers 503).
    */
   async redeem(input: HandoffRedeemInput): Promise<HandoffRedemption> {
     const now = input.now ?? this.now();
     const host = normalizeRouteHost(input.host);
-    const refuse = (code: ErrorCode, reason: string, message: string, sid?: string): ZtError => {
+    const refuse = (
+      code: ErrorCode,
+      reason: string,
+      message: string,
+      sid?: string,
+      help = HELP,
+    ): ZtError => {
       emitAudit(this.audit, {
         kind: 'session',
         time: now,
@@ -245,7 +322,7 @@ export class SessionHandoff {
         ...(sid ? { resource: `session:${sessionRef(hashSessionId(sid))}` } : {}),
         details: { reason, host: host.slice(0, MAX_HOST_CHARS) },
       });
-      return new ZtError(code, message, { help: HELP });
+      return new ZtError(code, message, { help });
     };
     const ticket = input.ticket;
     if (ticket.length === 0 || ticket.length > MAX_TICKET_CHARS || host.length > MAX_HOST_CHARS) {
@@ -282,6 +359,37 @@ export class SessionHandoff {
         'expired',
         'the sign-in link has expired',
         body.sid,
+      );
+    }
+    // Before the session and the single-use record: a ticket opened in the wrong browser is not
+    // spent (its owner may still redeem it).
+    const nonce = input.nonce;
+    const presented = nonce !== undefined && B64URL_256.test(nonce) ? nonce : undefined;
+    const expected = Buffer.from(body.bnd, 'base64url');
+    const digest = createHash('sha256')
+      .update(presented ?? '')
+      .digest();
+    if (
+      presented === undefined ||
+      expected.length !== digest.length ||
+      !timingSafeEqual(expected, digest)
+    ) {
+      // The browser's nonce is cleared once its ticket is redeemed, so a reload of the callback
+      // page arrives without one: say "already used" rather than "another browser" for that.
+      if ((await this.o.settings.get(`${USED_PREFIX}${body.jti}`)) !== undefined) {
+        throw refuse(
+          'ZT_IDENTITY_HANDOFF_REPLAYED',
+          'replayed',
+          'the sign-in link was already used',
+          body.sid,
+        );
+      }
+      throw refuse(
+        'ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH',
+        presented === undefined ? 'browser-missing' : 'browser-mismatch',
+        'this sign-in link was started in another browser',
+        body.sid,
+        BROWSER_HELP,
       );
     }
     // The session first: when the IdP cannot be reached for a due revalidation the answer is 503,
@@ -351,6 +459,7 @@ export class SessionHandoff {
       ticket,
       certFingerprint: request.clientCertFingerprint,
       sourceIp: request.sourceIp,
+      nonce: request.nonce,
     });
     return { location: r.location, setCookies: [r.setCookie] };
   }

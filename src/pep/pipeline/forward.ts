@@ -4,12 +4,14 @@
  * values extended, anyone else's replaced), `X-Request-Id`, and the identity: the signed
  * `X-Ztgate-Jwt-Assertion` (aud = the route host) and, when the route asks for them, the plain
  * `X-Ztgate-User`, `X-Ztgate-Email` and `X-Ztgate-Groups`. ztgate's own session cookie is not
- * passed on: an upstream has no use for it, and could replay it to other apps.
+ * passed on: an upstream has no use for it, and could replay it to other apps. Nor is the sign-in
+ * nonce cookie (../handoff-nonce.ts): it is the browser's proof in a handoff, not the app's.
  */
 import type { RequestContext } from '../context.js';
 import type { ProxyRoute } from '../options.js';
 import { serverError } from '../respond/replies.js';
 import { codeOf } from '../errors.js';
+import { HANDOFF_NONCE_COOKIE } from '../handoff-nonce.js';
 import { endToEndRequestHeaders, headerSafe, withoutCookie } from '../upstream/headers.js';
 import { proxyHttp } from '../upstream/forward.js';
 import type { Upstream } from '../upstream/pool.js';
@@ -34,8 +36,9 @@ export async function upstreamHeaders(
   h['x-request-id'] = ctx.id;
   const cookieName = rt.limits.sessionCookieName;
   const cookie = h.cookie;
-  if (cookieName !== null && typeof cookie === 'string') {
-    const kept = withoutCookie(cookie, cookieName);
+  if (typeof cookie === 'string') {
+    let kept: string | undefined = withoutCookie(cookie, HANDOFF_NONCE_COOKIE);
+    if (cookieName !== null && kept !== undefined) kept = withoutCookie(kept, cookieName);
     if (kept === undefined) delete h.cookie;
     else h.cookie = kept;
   }

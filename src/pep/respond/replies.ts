@@ -197,16 +197,25 @@ export function portRedirect(
 
 export const HANDOFF_REFUSED_MESSAGE =
   'this sign-in link was already used or has expired — open the app again';
+export const HANDOFF_OTHER_BROWSER_MESSAGE =
+  'this sign-in link was started in another browser — open the app again in this browser';
 
-/** 400: a sign-in handoff ticket the identity port refused (used, expired, forged, other host). */
+/**
+ * 400: a sign-in handoff ticket the identity port refused (used, expired, forged, other host, or
+ * started in another browser).
+ */
 export function handoffRefused(ctx: RequestContext, code: ErrorCode): Reply {
+  // the one refusal that may be an attack on this user: say so, rather than "expired"
+  const otherBrowser = code === 'ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH';
   if (ctx.browser) {
     return page(
       400,
       'Sign-in link not valid',
       [
-        'This sign-in link was already used or has expired.',
-        `Open the app again: https://${ctx.host}/`,
+        otherBrowser
+          ? 'This sign-in link was started in another browser, so it was not used to sign you in. If you did not just sign in, someone may have sent you their link.'
+          : 'This sign-in link was already used or has expired.',
+        `Open the app again${otherBrowser ? ' in this browser' : ''}: https://${ctx.host}/`,
         `Reason: ${code}`,
       ],
       ctx,
@@ -216,18 +225,34 @@ export function handoffRefused(ctx: RequestContext, code: ErrorCode): Reply {
   }
   return json(
     400,
-    { error: 'handoff_refused', code, message: HANDOFF_REFUSED_MESSAGE, request_id: ctx.id },
+    {
+      error: 'handoff_refused',
+      code,
+      message: otherBrowser ? HANDOFF_OTHER_BROWSER_MESSAGE : HANDOFF_REFUSED_MESSAGE,
+      request_id: ctx.id,
+    },
     code,
     'handoff-refused',
   );
 }
 
-/** Not signed in: a browser goes to sign in, an API client gets 401. */
-export function loginRequired(ctx: RequestContext, loginUrl: string): Reply {
+/**
+ * Not signed in: a browser goes to sign in (with `setCookies`: the route host's sign-in nonce), an
+ * API client gets 401.
+ */
+export function loginRequired(
+  ctx: RequestContext,
+  loginUrl: string,
+  setCookies: readonly string[] = [],
+): Reply {
   if (ctx.browser) {
     return reply(
       302,
-      { ...SECURITY_HEADERS, location: loginUrl },
+      {
+        ...SECURITY_HEADERS,
+        location: loginUrl,
+        ...(setCookies.length > 0 ? { 'set-cookie': setCookies } : {}),
+      },
       '',
       undefined,
       'user-unauthenticated',
@@ -248,10 +273,21 @@ export function stepUpRequired(
   url: string,
   requirement: StepUpRequirement,
   reasons: readonly Reason[],
+  setCookies: readonly string[] = [],
 ): Reply {
   const code = reasons.find((r) => r.step_up !== undefined)?.code ?? 'mfa-required';
   if (ctx.browser) {
-    return reply(302, { ...SECURITY_HEADERS, location: url }, '', undefined, code);
+    return reply(
+      302,
+      {
+        ...SECURITY_HEADERS,
+        location: url,
+        ...(setCookies.length > 0 ? { 'set-cookie': setCookies } : {}),
+      },
+      '',
+      undefined,
+      code,
+    );
   }
   return json(
     401,

@@ -1,8 +1,9 @@
 /**
  * TEST DOUBLE (tests only): the static identity double plus the optional sign-in handoff and
  * sign-out of the identity port. Tickets are plain strings the test makes with `ticket()`; each
- * works once, on its host only, and sets the double's test session cookie. Real tickets (sealed,
- * 60 s, single use across replicas) come from src/identity/session/handoff.ts.
+ * works once, on its host only (and, when made with a nonce, only with that nonce cookie), and sets
+ * the double's test session cookie. Real tickets (sealed, 60 s, single use across replicas, bound
+ * to the browser) come from src/identity/session/handoff.ts.
  */
 import { ZtError } from '../../shared/errors.js';
 import {
@@ -17,6 +18,7 @@ interface TicketEntry {
   readonly host: string;
   readonly token: string;
   readonly path: string;
+  readonly nonce: string | undefined;
 }
 
 export class HandoffIdentityDouble extends StaticIdentityDouble {
@@ -28,10 +30,13 @@ export class HandoffIdentityDouble extends StaticIdentityDouble {
   /** when true, `handoff` throws PortUnavailableError (the store is down) */
   handoffUnavailable = false;
 
-  /** A one-time ticket that signs `host` in with the bearer token `token`, then goes to `path`. */
-  ticket(host: string, token: string, path = '/'): string {
+  /**
+   * A one-time ticket that signs `host` in with the bearer token `token`, then goes to `path`;
+   * with `nonce`, only for the browser whose nonce cookie holds it.
+   */
+  ticket(host: string, token: string, path = '/', nonce?: string): string {
     const t = `ticket-${++this.issued}`;
-    this.tickets.set(t, { host, token, path });
+    this.tickets.set(t, { host, token, path, nonce });
     return t;
   }
 
@@ -45,6 +50,12 @@ export class HandoffIdentityDouble extends StaticIdentityDouble {
     }
     if (entry.host !== request.host) {
       throw new ZtError('ZT_IDENTITY_HANDOFF_INVALID', 'the sign-in link is for another host');
+    }
+    if (entry.nonce !== undefined && entry.nonce !== request.nonce) {
+      throw new ZtError(
+        'ZT_IDENTITY_HANDOFF_BROWSER_MISMATCH',
+        'this sign-in link was started in another browser',
+      );
     }
     this.tickets.delete(ticket);
     return {

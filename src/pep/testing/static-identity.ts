@@ -3,13 +3,23 @@
  * tokens (and the same values as a test session cookie), resolved from memory. Not for production:
  * real sessions and tokens come from src/identity.
  */
+import { createHash } from 'node:crypto';
 import type { StepUpRequirement } from '../../pdp/decision.js';
 import {
   PortUnavailableError,
   type IdentityPort,
   type IdentityRequest,
   type ResolvedIdentity,
+  type SignInOptions,
 } from '../ports.js';
+
+/** As the real port does: the nonce's SHA-256, never the nonce, in the URL. */
+function withCommitment(q: URLSearchParams, options: SignInOptions | undefined): URLSearchParams {
+  if (options?.nonce !== undefined) {
+    q.set('handoff', createHash('sha256').update(options.nonce).digest('base64url'));
+  }
+  return q;
+}
 
 /** The cookie the double reads: `ztgate_test_session=<token>`. */
 export const TEST_SESSION_COOKIE = 'ztgate_test_session';
@@ -67,15 +77,16 @@ export class StaticIdentityDouble implements IdentityPort {
     return undefined;
   }
 
-  loginUrl(returnUrl: string): string {
-    return `${this.publicUrl}/login?return_to=${encodeURIComponent(returnUrl)}`;
+  loginUrl(returnUrl: string, options?: SignInOptions): string {
+    const q = withCommitment(new URLSearchParams({ return_to: returnUrl }), options);
+    return `${this.publicUrl}/login?${q.toString()}`;
   }
 
-  stepUpUrl(returnUrl: string, requirement: StepUpRequirement): string {
+  stepUpUrl(returnUrl: string, requirement: StepUpRequirement, options?: SignInOptions): string {
     const q = new URLSearchParams({ return_to: returnUrl });
     if (requirement.max_age !== undefined) q.set('max_age', String(requirement.max_age));
     if (requirement.methods !== undefined) q.set('methods', requirement.methods.join(' '));
-    return `${this.publicUrl}/step-up?${q.toString()}`;
+    return `${this.publicUrl}/step-up?${withCommitment(q, options).toString()}`;
   }
 }
 

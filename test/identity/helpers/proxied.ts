@@ -15,6 +15,7 @@ import { createIdentity, type Identity } from '../../../src/identity/identity.js
 import { caFetch, type FetchLike } from '../../../src/identity/rp/ca-fetch.js';
 import { SecretBox } from '../../../src/identity/secret-box.js';
 import { sessionIdFromCookies } from '../../../src/identity/session/cookie.js';
+import { handoffCommitment } from '../../../src/identity/session/handoff.js';
 import { toDecisionFacts } from '../../../src/identity/session/session-manager.js';
 import { UserAdmin } from '../../../src/identity/users.js';
 import { buildEngine } from '../../../src/pdp/index.js';
@@ -63,8 +64,17 @@ export function identityPort(identity: Identity): IdentityPort {
         boundCertFingerprint: lookup.session.extras.certFingerprint ?? undefined,
       };
     },
-    loginUrl: (returnUrl) => identity.auth.signInUrl(returnUrl),
-    stepUpUrl: (returnUrl) => identity.auth.signInUrl(returnUrl),
+    // as `ztgate serve` wires it: the nonce's commitment, never the nonce, in the URL
+    loginUrl: (returnUrl, options) =>
+      identity.auth.signInUrl(
+        returnUrl,
+        options?.nonce !== undefined ? { handoff: handoffCommitment(options.nonce) } : {},
+      ),
+    stepUpUrl: (returnUrl, _requirement, options) =>
+      identity.auth.signInUrl(
+        returnUrl,
+        options?.nonce !== undefined ? { handoff: handoffCommitment(options.nonce) } : {},
+      ),
     handoff: (request) => identity.handoff.callback(request),
     signOut: (request) => identity.handoff.signOut(request),
   };
@@ -73,6 +83,8 @@ export function identityPort(identity: Identity): IdentityPort {
 export interface ProxiedStack {
   readonly port: number;
   readonly identity: Identity;
+  /** adds more users (PASSWORD is only alice's) */
+  readonly users: UserAdmin;
   readonly proxy: Harness;
   readonly upstream: Upstream;
   readonly audit: IdentityAuditEvent[];
@@ -112,7 +124,8 @@ export async function startProxiedStack(): Promise<ProxiedStack> {
     audit: (e) => void audit.push(e),
     fetch,
   });
-  await new UserAdmin({ users: env.store.users }).add({
+  const users = new UserAdmin({ users: env.store.users });
+  await users.add({
     email: 'alice@example.com',
     groups: ['engineering'],
     password: PASSWORD,
@@ -144,6 +157,7 @@ export async function startProxiedStack(): Promise<ProxiedStack> {
   return {
     port,
     identity,
+    users,
     proxy,
     upstream,
     audit,
