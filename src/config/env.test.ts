@@ -13,6 +13,7 @@ describe('environment overrides', () => {
         'ZTGATE_LISTEN',
         'ZTGATE_PUBLIC_URL',
         'ZTGATE_METRICS_LISTEN',
+        'ZTGATE_WORKERS',
         'ZTGATE_STORE',
         'ZTGATE_IDENTITY_OIDC_ISSUER',
         'ZTGATE_IDENTITY_OIDC_CLIENT_ID',

@@ -81,6 +81,7 @@ describe('the config schema', () => {
       data_dir: './.ztgate',
       listen: '127.0.0.1:8443',
       public_url: 'https://auth.localhost:8443',
+      workers: 1,
       store: 'sqlite',
       identity: { builtin: {} },
       session: { ttl: '8h', idle: '1h', revalidate: '15m' },
