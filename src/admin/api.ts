@@ -151,6 +151,13 @@ export function createAdminApi(deps: AdminApiDeps): AdminApi {
       if (principal.kind === 'session' && UNSAFE.has(method)) {
         checkCsrf(req.headers, deps.publicUrl);
       }
+      if (op.access === 'user' && principal.kind !== 'session') {
+        throw new AdminError(
+          'ZT_ADMIN_SESSION_REQUIRED',
+          'this endpoint acts for a signed-in user; API tokens cannot call it',
+          { help: 'use the admin endpoints (`/sessions`, `/devices`) with a token instead' },
+        );
+      }
       if (op.access === 'admin') {
         if (!op.scope) throw new Error(`admin operation ${op.id} has no scope`);
         try {

@@ -20,7 +20,14 @@ import type { ConfigManager } from './config/config-manager.js';
 /** The store areas the API reads and changes. */
 export type AdminStore = Pick<
   Store,
-  'users' | 'groups' | 'sessions' | 'devices' | 'certificates' | 'settings' | 'audit'
+  | 'users'
+  | 'groups'
+  | 'sessions'
+  | 'devices'
+  | 'enrollmentCodes'
+  | 'certificates'
+  | 'settings'
+  | 'audit'
 >;
 
 /**

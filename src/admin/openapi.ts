@@ -131,6 +131,7 @@ export function buildOpenApi(operations: readonly Operation[], publicUrl: string
       ...(op.description ? { description: op.description } : {}),
       tags: [op.tag],
       ...(op.access === 'public' ? { security: [] } : {}),
+      ...(op.access === 'user' ? { security: [{ session: [] }] } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(op.body
         ? {

@@ -15,9 +15,11 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * `public`: anyone (the OpenAPI document); `authenticated`: any valid session or token (`/me`);
+ * `user`: a signed-in session only, acting on that user's own records (the portal's `/me/...`: an
+ * API token must not reach its creator's sessions and devices through a side door);
  * `admin`: an admin session or a token with the scope.
  */
-export type Access = 'public' | 'authenticated' | 'admin';
+export type Access = 'public' | 'authenticated' | 'user' | 'admin';
 
 export interface Reply {
   readonly status: number;

@@ -281,6 +281,8 @@ export const errorCatalog = {
   ZT_ADMIN_STEP_UP_REQUIRED:
     'the admin policy asks for a fresher multi-factor authentication than the session has: sign in again with MFA, then retry: 403',
   ZT_ADMIN_SCOPE_MISSING: 'the API token lacks the scope this endpoint needs: 403 (audited)',
+  ZT_ADMIN_SESSION_REQUIRED:
+    "a user portal endpoint (`/api/v1/me/...`) was called with an API token: it acts on the signed-in user's own sessions and devices, so only their session may call it: 403",
   ZT_ADMIN_CSRF_REFUSED:
     'a cookie-authenticated admin API request that changes state came without the `Origin` of `public_url` or without the `X-Ztgate-Csrf: 1` header: 403',
   ZT_ADMIN_TOKEN_INVALID:

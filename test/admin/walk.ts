@@ -112,8 +112,10 @@ function fill(path: string): string {
   return path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     if (name === 'version') return '1';
     if (name === 'serial') return 'ab12';
+    if (name === 'request_id') return '00000000-0000-4000-8000-000000000000';
     if (name === 'name') return path.startsWith('/groups') ? 'admins' : 'engineering';
-    if (path.startsWith('/sessions')) return 'a'.repeat(64);
+    if (path.startsWith('/sessions') || path.startsWith('/me/sessions')) return 'a'.repeat(64);
+    if (path.startsWith('/me/devices')) return 'dev-1';
     if (path.startsWith('/tokens')) return '0123456789abcdef';
     if (path.startsWith('/devices')) return 'dev-1';
     return 'u_root';
@@ -122,13 +124,16 @@ function fill(path: string): string {
 
 /**
  * For every operation in the document: no credential gets 401, a signed-in non-admin 403 and a
- * token without the operation's scope 403; nothing is changed, and refusals are audited. Returns
- * how many admin operations were walked.
+ * token without the operation's scope 403; nothing is changed, and refusals are audited. Portal
+ * operations (`user`) refuse tokens (403) and answer a signed-in user about their own records
+ * only: the ids filled in belong to nobody or to the admin (`dev-1`), so 404. Returns how many
+ * admin operations were walked.
  */
 export async function walkOpenApi(h: Harness, doc: Json): Promise<number> {
   const auditOnly = await createToken(h, ['audit:read']);
   const usersOnly = await createToken(h, ['users:read']);
   let admins = 0;
+  let portal = 0;
   for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
     for (const [method, raw] of Object.entries(item)) {
       const op = raw as Json;
@@ -137,6 +142,24 @@ export async function walkOpenApi(h: Harness, doc: Json): Promise<number> {
       const body = ['POST', 'PUT', 'PATCH'].includes(m) ? {} : undefined;
       const where = `${m} ${path}`;
       const anon = await call(h.url, m, target, { body });
+      if (op['x-ztgate-access'] === 'user') {
+        assert.equal(anon.status, 401, `${where}: no credential`);
+        const token = await call(h.url, m, target, { body, token: auditOnly.token, csrf: false });
+        assert.equal(token.status, 403, `${where}: an API token`);
+        assert.equal(token.json.code, 'ZT_ADMIN_SESSION_REQUIRED', where);
+        // a session of its own: signing out everywhere must not end the walk's other sessions
+        const own = await call(h.url, m, target, {
+          ...(op.requestBody ? { body } : {}),
+          cookie: await h.signIn(h.user),
+        });
+        if (/\{[^}]+\}/.test(path)) {
+          assert.equal(own.status, 404, `${where}: someone else's or no record`);
+        } else {
+          assert.ok([200, 201].includes(own.status), `${where}: ${own.status}`);
+        }
+        portal++;
+        continue;
+      }
       const nonAdmin = await call(h.url, m, target, { body, cookie: h.userCookie });
       if (op['x-ztgate-access'] === 'public') {
         assert.equal(anon.status, 200, where);
@@ -159,9 +182,16 @@ export async function walkOpenApi(h: Harness, doc: Json): Promise<number> {
       assert.equal(scoped.json.code, 'ZT_ADMIN_SCOPE_MISSING', where);
     }
   }
+  assert.ok(portal >= 8, `${portal} portal operations walked`);
   const records = await h.records({ kind: 'admin' });
+  // the portal's own actions of the signed-in user are expected; nothing else may have changed
+  const selfService = new Set([
+    'api_token.created',
+    'session.revoked_all',
+    'device.enrollment_code_issued',
+  ]);
   const changes = records.filter(
-    (r) => r.outcome === 'success' && r.action !== 'api_token.created',
+    (r) => r.outcome === 'success' && !selfService.has(r.action ?? ''),
   );
   assert.deepEqual(changes, [], 'no refused request changed anything');
   const refusals = records.filter((r) => r.action === 'admin.refused');

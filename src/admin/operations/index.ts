@@ -5,6 +5,8 @@ import { op, type Operation } from '../operation.js';
 import { auditOperations } from './audit.js';
 import { configOperations } from './config.js';
 import { deviceOperations } from './devices.js';
+import { insightOperations } from './insight.js';
+import { portalOperations } from './portal.js';
 import { sessionOperations } from './sessions.js';
 import { tokenOperations } from './tokens.js';
 import { userOperations } from './users.js';
@@ -35,5 +37,7 @@ export function adminOperations(openapi: () => OpenApiDocument): Operation[] {
     ...sessionOperations(),
     ...deviceOperations(),
     ...auditOperations(),
+    ...insightOperations(),
+    ...portalOperations(),
   ];
 }

@@ -20,6 +20,8 @@ export interface PublicRoutesOptions {
   readonly bundle: (req: IncomingMessage, res: ServerResponse) => void;
   /** the routes' `from` URLs, for the landing page */
   readonly apps: () => readonly string[];
+  /** where `/` sends a signed-in browser (the user portal); without it `/` is the landing page */
+  readonly portalPath?: string;
   /** more handlers tried before the 404 (the admin API); resolve true when they answered */
   readonly extra?: readonly ((req: IncomingMessage, res: ServerResponse) => Promise<boolean>)[];
   readonly onError: (err: unknown) => void;
@@ -78,6 +80,11 @@ export function publicRoutes(o: PublicRoutesOptions): PublicHandler {
     const lookup = await identity.sessions.lookup(sessionIdFromCookies(req.headers.cookie), {
       certFingerprint: clientCertFingerprint(req),
     });
+    if (lookup.ok && o.portalPath !== undefined) {
+      res.writeHead(302, { location: o.portalPath, 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
     const who = lookup.ok
       ? `<p>Signed in as <strong>${esc(lookup.session.user.email)}</strong>.</p><form method="post" action="/oauth2/sign_out"><button type="submit">Sign out</button></form>`
       : `<p>You are not signed in. Open an app below to sign in.</p>`;

@@ -20,6 +20,7 @@ import type { TLSSocket } from 'node:tls';
 import { createAdminApi } from '../../admin/api.js';
 import { sessionResolver } from '../../admin/adapters.js';
 import { ConfigManager, type ConfigState } from '../../admin/config/config-manager.js';
+import { createWebUi } from '../../admin/console/web-ui.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { WorkerAuditTarget } from '../../audit/worker-target.js';
 import { loadAuditSigningKey, defaultAuditKeyPath } from '../../audit/signing-key.js';
@@ -505,6 +506,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         }),
     });
 
+    // the console and the portal (docs/console.md); signing out may end at an external IdP
+    const idpOrigin = config.identity.oidc
+      ? new URL(config.identity.oidc.issuer).origin
+      : undefined;
+    const webUi = createWebUi(idpOrigin ? { formActionOrigins: [idpOrigin] } : {});
+
     let settings = proxySettings(config.proxy);
     const accessLog = openAccessLog(settings.accessLog);
     cleanup.push(() => accessLog.close());
@@ -543,7 +550,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         }),
         bundle: createTrustBundleHandler(() => pki.bundle()),
         apps: () => config.routes.map((r) => r.from),
-        extra: [(req, res) => admin.handle(req, res)],
+        portalPath: '/portal/',
+        extra: [(req, res) => admin.handle(req, res), (req, res) => webUi.handle(req, res)],
         onError: (e) =>
           log.error(
             e instanceof ZtError ? e.code : 'ZT_PEP_INTERNAL',

@@ -222,6 +222,12 @@ describe('client headers', () => {
     for (const n of ['x-ztgatex', 'x-zt-gate-user', 'ztgate-user', 'x-forwarded-for'])
       assert.ok(!isIdentityHeader(n), n);
   });
+  it('lets the admin API CSRF marker through (the console sends it), and only its exact spelling', () => {
+    assert.ok(!isIdentityHeader('x-ztgate-csrf'));
+    assert.ok(!isIdentityHeader('X-Ztgate-Csrf'));
+    assert.ok(isIdentityHeader('x_ztgate_csrf'));
+    assert.ok(isIdentityHeader('x-ztgate-csrf-x'));
+  });
   it('treats every client-identity forwarding header as forwarding (X-Original-*, True-Client-IP)', () => {
     for (const n of [
       'X-Original-URI',

@@ -29,9 +29,17 @@ const FORWARDING = new Set([
   'true-client-ip',
 ]);
 
-/** `x-ztgate-*` in any case and with `_` or `-`. */
+/**
+ * The admin API's CSRF proof (`X-Ztgate-Csrf: 1`, docs/admin.md): a header ztgate's own pages send
+ * and never asserts to an upstream, so it must reach the public host's handlers. Only this exact
+ * spelling passes; `X_Ztgate_Csrf` is stripped like any other `x-ztgate-*` look-alike.
+ */
+export const CSRF_MARKER_HEADER = 'x-ztgate-csrf';
+
+/** `x-ztgate-*` in any case and with `_` or `-`, except the CSRF marker above. */
 export function isIdentityHeader(name: string): boolean {
   if (name.length < 9) return false;
+  if (name.toLowerCase() === CSRF_MARKER_HEADER) return false;
   const n = name.slice(0, 9).toLowerCase().replace(/_/g, '-');
   return n === 'x-ztgate-';
 }
