@@ -298,9 +298,11 @@ describe('console and portal in Chromium', { timeout: 120_000 }, () => {
     await alice2.goto(url('auth', '/portal/sessions'));
     assert.equal((await me).status(), 401);
     await signInAgain;
-    // the built-in IdP's own session still stands, so the sign-in completes without a prompt and
-    // gives the phone a new session (docs/console.md: what revoking does and does not end)
-    await alice2.getByText('this browser').waitFor();
+    // the built-in IdP asks for a new sign-in: its own session predates the revocation, so the
+    // phone cannot get a new ztgate session silently (docs/console.md)
+    await alice2.getByLabel('Password').waitFor();
+    assert.equal(new URL(alice2.url()).pathname.startsWith('/oidc/'), true);
+    await shot(alice2, 'revoked-phone-signs-in-again');
     await assertInert(alice2);
   });
 

@@ -49,6 +49,8 @@ declare module 'oidc-provider' {
     readonly amr?: string[];
     readonly uid: string;
     grantIdFor(clientId: string): string | undefined;
+    /** seconds since the epoch of the sign-in (`loginTs`) */
+    authTime(): number | undefined;
   }
 
   export interface OidcContext {

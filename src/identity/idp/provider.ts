@@ -27,6 +27,7 @@ import { MfaStore } from '../mfa-store.js';
 import type { SecretBox } from '../secret-box.js';
 import { LoginThrottle, type ThrottlePolicy } from '../throttle.js';
 import { settingsAdapter, sweepOidcArtifacts } from './adapter.js';
+import { reauthRequiredAfter } from '../session/session-manager.js';
 import { InteractionPages } from './interaction.js';
 import { logoutPage, messagePage } from './pages.js';
 
@@ -183,6 +184,27 @@ export async function createBuiltinIdp(o: BuiltinIdpOptions): Promise<BuiltinIdp
         ? interactionPolicy.Check.REQUEST_PROMPT
         : interactionPolicy.Check.NO_NEED_TO_PROMPT;
     }),
+  );
+
+  // A ztgate session revoked (by an administrator, the user elsewhere, a password or MFA reset)
+  // must not come back through this IdP's own sign-in session without the user signing in again.
+  policy.get('login')?.checks.push(
+    new interactionPolicy.Check(
+      'revoked_since_sign_in',
+      'the user’s sessions were revoked after this sign-in',
+      async (ctx) => {
+        const session = ctx.oidc.session;
+        if (!session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        const after = await reauthRequiredAfter(o.settings, session.accountId);
+        // loginTs has whole seconds: prompt when the sign-in surely came before the revocation
+        // (a sign-in in the same second is given the benefit of the doubt, or a sign-in right
+        // after a sign-out would be asked again and again)
+        const signedInBy = (session.authTime() ?? 0) * 1000 + 999;
+        return after !== undefined && signedInBy < after
+          ? interactionPolicy.Check.REQUEST_PROMPT
+          : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      },
+    ),
   );
 
   const firstParty = new Set(o.clients.map((c) => c.clientId));

@@ -151,6 +151,24 @@ export interface SessionManagerOptions {
 }
 
 const EXTRAS_PREFIX = 'identity/session/';
+/** `identity/reauth-after/<user id>`: ms since the epoch (see `reauthRequiredAfter`) */
+export const REAUTH_PREFIX = 'identity/reauth-after/';
+/** Revocations that only replace a session id (fixation defence, step-up): no new sign-in needed. */
+const ID_CHANGES = new Set(['replaced', 'rotated']);
+
+/**
+ * When a user's sessions were last revoked for a reason other than an id change: identity
+ * providers that keep their own sign-in session (the built-in IdP) ask for a new sign-in when
+ * theirs is older, so a revoked browser cannot get a new ztgate session silently.
+ */
+export async function reauthRequiredAfter(
+  settings: Pick<SettingsStore, 'get'>,
+  userId: string,
+): Promise<number | undefined> {
+  const v = await settings.get(REAUTH_PREFIX + userId);
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
 const SID_PREFIX = 'identity/session-sid/';
 
 /** `AA:BB:...` or `aabb...` -> `aabb...`; undefined when it is not a SHA-256 fingerprint. */
@@ -464,6 +482,7 @@ export class SessionManager {
     const now = this.now();
     const record = await this.o.sessions.get(idHash);
     const revoked = await this.o.sessions.revoke(idHash, now);
+    if (revoked && record && !ID_CHANGES.has(reason)) await this.requireReauth(record.userId, now);
     if (revoked) {
       emitAudit(this.audit, {
         kind: 'session',
@@ -483,10 +502,15 @@ export class SessionManager {
     return revoked;
   }
 
+  private async requireReauth(userId: string, now: number): Promise<void> {
+    await this.o.settings.set(REAUTH_PREFIX + userId, String(now), now);
+  }
+
   /** Revokes every live session of a user; returns how many. */
   async revokeUser(userId: string, reason = 'revoked'): Promise<number> {
     const now = this.now();
     const n = await this.o.sessions.revokeAllForUser(userId, now);
+    await this.requireReauth(userId, now);
     emitAudit(this.audit, {
       kind: 'session',
       time: now,
