@@ -105,6 +105,12 @@ describe('ztgate quickstart in Chromium', { timeout: 120_000 }, () => {
     await shot('app');
   });
 
+  it('opens the admin console for the demo user (an admin, with MFA)', async () => {
+    await page.goto(url('auth', '/console/'));
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await shot('console');
+  });
+
   it('answers the managed-device route with a 403 page that says why', async () => {
     const res = await page.goto(url('device'));
     assert.equal(res?.status(), 403);

@@ -66,6 +66,11 @@ policies:
     allow:
       - authenticated: true
         device: { managed: true }
+  # who may use the admin console and API (the built-in default also wants a managed device)
+  ztgate-admin:
+    allow:
+      - groups: [admins]
+        mfa: { max_age: 30m }
 `;
 }
 
@@ -83,7 +88,7 @@ async function ensureDemoUser(server: RunningServer): Promise<DemoUser> {
   const user = await new UserAdmin({ users: server.store.users }).add({
     email: DEMO_USER,
     displayName: 'Demo User',
-    groups: ['engineering'],
+    groups: ['engineering', 'admins'],
     password,
   });
   const { secret, recoveryCodes } = await server.identity.mfa.enrolTotp(user.id);
@@ -100,7 +105,8 @@ function banner(server: RunningServer, o: QuickstartOptions, user: DemoUser, cwd
     `  ${url('public')}   anyone`,
     `  ${url('app')}      group engineering, with MFA`,
     `  ${url('device')}   a managed device (enroll one with \`ztgate agent enroll\`)`,
-    `  ${url('auth')}     sign-in, JWKS, forward auth`,
+    `  ${url('auth')}/portal/   your apps, sessions and devices`,
+    `  ${url('auth')}/console/  the admin console (the demo user is an admin)`,
     '',
   ];
   if (user.created) {
