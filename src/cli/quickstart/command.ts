@@ -95,6 +95,12 @@ async function ensureDemoUser(server: RunningServer): Promise<DemoUser> {
   return { created: true, password, totpSecret: secret, recoveryCodes };
 }
 
+/** Two aligned columns, indented. */
+function table(rows: readonly (readonly [string, string])[]): string[] {
+  const width = Math.max(...rows.map(([a]) => a.length));
+  return rows.map(([a, b]) => `  ${a.padEnd(width)}  ${b}`);
+}
+
 function banner(server: RunningServer, o: QuickstartOptions, user: DemoUser, cwd: string): string {
   const url = (name: string): string => `https://${name}.localhost:${server.port}`;
   const ca = relative(cwd, join(pkiDir(o.dir), PKI_FILES.rootCert)) || PKI_FILES.rootCert;
@@ -102,11 +108,13 @@ function banner(server: RunningServer, o: QuickstartOptions, user: DemoUser, cwd
     '',
     'ztgate quickstart is running.',
     '',
-    `  ${url('public')}   anyone`,
-    `  ${url('app')}      group engineering, with MFA`,
-    `  ${url('device')}   a managed device (enroll one with \`ztgate agent enroll\`)`,
-    `  ${url('auth')}/portal/   your apps, sessions and devices`,
-    `  ${url('auth')}/console/  the admin console (the demo user is an admin)`,
+    ...table([
+      [url('public'), 'anyone'],
+      [url('app'), 'group engineering, with MFA'],
+      [url('device'), 'a managed device (enroll one: docs/device.md)'],
+      [`${url('auth')}/portal/`, 'your apps, sessions and devices'],
+      [`${url('auth')}/console/`, 'the admin console (the demo user is an admin)'],
+    ]),
     '',
   ];
   if (user.created) {
