@@ -8,10 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadIdentityKey } from '../../src/identity/secret-box.js';
-import { SessionManager } from '../../src/identity/session/session-manager.js';
-import { UserAdmin } from '../../src/identity/users.js';
 import { openStore } from '../../src/store/open.js';
+import { signedInCookie } from '../../test/helpers/sessions.js';
 
 export interface RealServer {
   readonly proc: ChildProcess;
@@ -74,24 +72,10 @@ policies:
   const store = await openStore({ kind: 'sqlite', dataDir });
   let cookie: string;
   try {
-    const user = await new UserAdmin({ users: store.users }).add({
-      email: 'bench@example.com',
+    cookie = await signedInCookie(store, dataDir, 'bench@example.com', {
       groups: ['engineering'],
+      mfa: ['totp'],
     });
-    const sessions = new SessionManager({
-      sessions: store.sessions,
-      users: store.users,
-      settings: store.settings,
-      devices: store.devices,
-      box: loadIdentityKey(dataDir),
-      policy: { ttlMs: 8 * 3_600_000, idleMs: 8 * 3_600_000, revalidateMs: 8 * 3_600_000 },
-    });
-    const created = await sessions.create({
-      userId: user.id,
-      mfaMethods: ['totp'],
-      mfaAt: Date.now(),
-    });
-    cookie = `__Host-ztgate_session=${created.rawId}`;
   } finally {
     await store.close();
   }

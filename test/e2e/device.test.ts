@@ -18,7 +18,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { totpCode } from '../../src/identity/totp.js';
 import { startUpstream, type Upstream } from '../pep/helpers/harness.js';
 import { httpsClient } from '../helpers/https-client.js';
@@ -182,18 +183,7 @@ policies:
   });
 
   it('signs in on the device and reaches the managed-device route', async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     const certPath = join(agentDir, 'device.crt');
     const keyPath = join(agentDir, 'device.key');
     const context = await browser.newContext({

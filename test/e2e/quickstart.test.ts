@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { totpCode } from '../../src/identity/totp.js';
 import { freePort, startZtgate, tempFiles, ztgate, type RunningZtgate } from '../helpers/ztgate.js';
 
@@ -48,19 +49,7 @@ describe('ztgate quickstart in Chromium', { timeout: 120_000 }, () => {
     const banner = await waitBanner(qs);
     password = field(banner, 'password');
     secret = field(banner, 'TOTP secret');
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium(['--host-resolver-rules=MAP *.localhost 127.0.0.1']);
     // the demo CA is not in Chromium's store: this test checks ztgate's flows, not the OS trust store
     const context = await browser.newContext({
       ignoreHTTPSErrors: true,

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { addVirtualAuthenticator, launchChromium } from '../helpers/browser.js';
 import { totpCode } from '../../src/identity/totp.js';
 import { startUpstream, type Upstream } from '../pep/helpers/harness.js';
 import { freePort, startZtgate, tempFiles, ztgate, type RunningZtgate } from '../helpers/ztgate.js';
@@ -68,35 +69,13 @@ policies:
     secret = /secret: (\S+)/.exec(mfa.stdout)?.[1] ?? '';
     assert.ok(secret, mfa.stdout);
     server = await startZtgate(['serve', '--config', cfg], { cwd: files.dir });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium(['--host-resolver-rules=MAP *.localhost 127.0.0.1']);
     const context = await browser.newContext({
       ignoreHTTPSErrors: true,
       viewport: { width: 1000, height: 760 },
     });
     page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-      },
-    });
+    await addVirtualAuthenticator(context, page);
   });
 
   after(async () => {

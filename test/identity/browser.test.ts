@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { addVirtualAuthenticator, launchChromium } from '../helpers/browser.js';
 import { totpCode } from '../../src/identity/totp.js';
 import { startIdentityStack, type IdentityStack } from './helpers/stack.js';
 import { unescapeHtml, type AppInfo } from './helpers/flows.js';
@@ -28,37 +29,16 @@ describe('sign-in in Chromium', { timeout: 60_000 }, () => {
     s = await startIdentityStack();
     const alice = await s.addUser('alice@example.com', PW, ['engineering']);
     secret = (await s.mfa.enrolTotp(alice.id)).secret;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--ignore-certificate-errors',
-        '--host-resolver-rules=MAP localhost 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium([
+      '--ignore-certificate-errors',
+      '--host-resolver-rules=MAP localhost 127.0.0.1',
+    ]);
     context = await browser.newContext({ viewport: { width: 900, height: 760 } });
     page = await context.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
-    // Chromium's virtual authenticator: a platform passkey provider with user verification.
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-      },
-    });
+    await addVirtualAuthenticator(context, page);
   });
 
   after(async () => {

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { SESSION_COOKIE } from '../../src/identity/session/cookie.js';
 import { PASSWORD, startProxiedStack, type ProxiedStack } from './helpers/proxied.js';
 
@@ -24,22 +25,12 @@ describe('signing in on app hosts in Chromium', { timeout: 60_000 }, () => {
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     s = await startProxiedStack();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--ignore-certificate-errors',
-        // identity's pages are served over HTTP/1.1 by the test stack
-        '--disable-http2',
-        '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium([
+      '--ignore-certificate-errors',
+      // identity's pages are served over HTTP/1.1 by the test stack
+      '--disable-http2',
+      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
+    ]);
     context = await browser.newContext({ viewport: { width: 900, height: 760 } });
     page = await context.newPage();
     page.on('request', (r) => {

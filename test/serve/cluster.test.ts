@@ -10,13 +10,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { loadIdentityKey } from '../../src/identity/secret-box.js';
-import { SessionManager } from '../../src/identity/session/session-manager.js';
-import { UserAdmin } from '../../src/identity/users.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { PG_ADMIN_URL, pgUrlFor, postgresUnreachable } from '../../src/store/testing.js';
 import { httpsClient } from '../helpers/https-client.js';
+import { signedInCookie } from '../helpers/sessions.js';
 import { openWebSocket, startUpstream, type Upstream } from '../pep/helpers/harness.js';
 import { freePort, startZtgate, tempFiles, type RunningZtgate } from '../helpers/ztgate.js';
 
@@ -97,17 +95,7 @@ policies:
       });
 
     it('refuses on B, within a second, a session signed out through A', async () => {
-      const user = await new UserAdmin({ users: store.users }).add({ email: 'carol@example.com' });
-      const sessions = new SessionManager({
-        sessions: store.sessions,
-        users: store.users,
-        settings: store.settings,
-        devices: store.devices,
-        box: loadIdentityKey(join(files.dir, 'data')),
-        policy: { ttlMs: 3_600_000, idleMs: 3_600_000, revalidateMs: 3_600_000 },
-      });
-      const created = await sessions.create({ userId: user.id });
-      const cookie = `__Host-ztgate_session=${created.rawId}`;
+      const cookie = await signedInCookie(store, join(files.dir, 'data'), 'carol@example.com');
       assert.equal((await through(portA, cookie)).status, 200);
       const ws = await openWebSocket(
         portB,
@@ -152,17 +140,7 @@ policies:
     });
 
     it('fails closed with 503 while PostgreSQL is unreachable and recovers by itself', async () => {
-      const user = await store.users.getByEmail('carol@example.com');
-      assert.ok(user);
-      const sessions = new SessionManager({
-        sessions: store.sessions,
-        users: store.users,
-        settings: store.settings,
-        devices: store.devices,
-        box: loadIdentityKey(join(files.dir, 'data')),
-        policy: { ttlMs: 3_600_000, idleMs: 3_600_000, revalidateMs: 3_600_000 },
-      });
-      const cookie = `__Host-ztgate_session=${(await sessions.create({ userId: user.id })).rawId}`;
+      const cookie = await signedInCookie(store, join(files.dir, 'data'), 'carol@example.com');
       const ready = () =>
         get(`https://127.0.0.1:${portB}/readyz`, { headers: { host: `auth.localhost:${portA}` } });
       await admin(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS false`);

@@ -7,12 +7,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadIdentityKey } from '../../src/identity/secret-box.js';
-import { SessionManager } from '../../src/identity/session/session-manager.js';
-import { UserAdmin } from '../../src/identity/users.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
 import { httpsClient } from '../helpers/https-client.js';
+import { signedInCookie } from '../helpers/sessions.js';
 import { startUpstream, type Upstream } from '../pep/helpers/harness.js';
 import { freePort, startZtgate, tempFiles, ztgate, type RunningZtgate } from '../helpers/ztgate.js';
 
@@ -68,19 +66,9 @@ policies:
   });
 
   it('relays a sign-out to the other worker: every following request is refused', async () => {
-    const user = await new UserAdmin({ users: store.users }).add({
-      email: 'dana@example.com',
+    const cookie = await signedInCookie(store, join(files.dir, 'data'), 'dana@example.com', {
       groups: ['engineering'],
     });
-    const sessions = new SessionManager({
-      sessions: store.sessions,
-      users: store.users,
-      settings: store.settings,
-      devices: store.devices,
-      box: loadIdentityKey(join(files.dir, 'data')),
-      policy: { ttlMs: 3_600_000, idleMs: 3_600_000, revalidateMs: 3_600_000 },
-    });
-    const cookie = `__Host-ztgate_session=${(await sessions.create({ userId: user.id })).rawId}`;
     // new connections alternate between the workers: both cache the session
     for (let i = 0; i < 6; i++) assert.equal((await app(cookie)).status, 200);
     const out = await get(`https://auth.localhost:${port}/oauth2/sign_out`, {
@@ -94,19 +82,9 @@ policies:
   });
 
   it('hears a revocation made by the command line (through the primary) in every worker', async () => {
-    const user = await new UserAdmin({ users: store.users }).add({
-      email: 'frank@example.com',
+    const cookie = await signedInCookie(store, join(files.dir, 'data'), 'frank@example.com', {
       groups: ['engineering'],
     });
-    const sessions = new SessionManager({
-      sessions: store.sessions,
-      users: store.users,
-      settings: store.settings,
-      devices: store.devices,
-      box: loadIdentityKey(join(files.dir, 'data')),
-      policy: { ttlMs: 3_600_000, idleMs: 3_600_000, revalidateMs: 3_600_000 },
-    });
-    const cookie = `__Host-ztgate_session=${(await sessions.create({ userId: user.id })).rawId}`;
     for (let i = 0; i < 4; i++) assert.equal((await app(cookie)).status, 200);
     const r = await ztgate(['session', 'revoke', '--user', 'frank@example.com', '--config', cfg], {
       cwd: files.dir,
@@ -118,19 +96,9 @@ policies:
   });
 
   it('reloads both workers on SIGHUP to the primary, then drains both on SIGTERM', async () => {
-    const user = await new UserAdmin({ users: store.users }).add({
-      email: 'erin@example.com',
+    const cookie = await signedInCookie(store, join(files.dir, 'data'), 'erin@example.com', {
       groups: ['sales'],
     });
-    const sessions = new SessionManager({
-      sessions: store.sessions,
-      users: store.users,
-      settings: store.settings,
-      devices: store.devices,
-      box: loadIdentityKey(join(files.dir, 'data')),
-      policy: { ttlMs: 3_600_000, idleMs: 3_600_000, revalidateMs: 3_600_000 },
-    });
-    const cookie = `__Host-ztgate_session=${(await sessions.create({ userId: user.id })).rawId}`;
     assert.equal((await app(cookie)).status, 403);
     writeFileSync(cfg, config('sales'));
     server.signal('SIGHUP');

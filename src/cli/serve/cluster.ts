@@ -20,11 +20,11 @@ import { ConfigManager } from '../../admin/config/config-manager.js';
 import { defaultAuditKeyPath, loadAuditSigningKey } from '../../audit/signing-key.js';
 import type { Config } from '../../config/schema.js';
 import { loadIdentityKey } from '../../identity/secret-box.js';
-import { formatProblem, ProblemsError, ZtError } from '../../shared/errors.js';
+import { ZtError } from '../../shared/errors.js';
 import { LocalEventBus } from '../../store/events/local-events.js';
 import { RelayEventBus, type EventRelay } from '../../store/events/relay-events.js';
 import { openStore, storeOptionsFromUrl } from '../../store/open.js';
-import type { ServeLog } from './log.js';
+import { describeError, type ServeLog } from './log.js';
 import { ensureCa, loadServeConfig, type RunningServer } from './server.js';
 
 /** Messages between the primary and its workers. */
@@ -162,15 +162,9 @@ export async function runPrimary(o: {
           await prepare(o.configPath, o.env, log);
           broadcast(undefined, { ztgate: 'reload' });
         } catch (err) {
-          const message =
-            err instanceof ProblemsError
-              ? err.problems.map(formatProblem).join('\n')
-              : err instanceof ZtError
-                ? `${err.code}: ${err.message}`
-                : String(err);
           log.error(
             'ZT_SERVE_RELOAD_REFUSED',
-            `the new configuration was refused; the running one stays:\n${message}`,
+            `the new configuration was refused; the running one stays:\n${describeError(err)}`,
           );
         }
       })();

@@ -5,10 +5,9 @@
  */
 import type { Command } from 'commander';
 import { defaultConfigPath } from '../../config/load.js';
-import { formatProblem, ProblemsError, ZtError } from '../../shared/errors.js';
 import { ExitRequest, reportError, type Io } from '../output.js';
 import { configOption } from '../user.js';
-import { createServeLog } from './log.js';
+import { createServeLog, describeError } from './log.js';
 import {
   attachWorker,
   isClusterWorker,
@@ -46,15 +45,9 @@ export function runUntilSignal(
     };
     const reload = (): void => {
       server.reload().catch((err: unknown) => {
-        const message =
-          err instanceof ProblemsError
-            ? err.problems.map(formatProblem).join('\n')
-            : err instanceof ZtError
-              ? `${err.code}: ${err.message}`
-              : String(err);
         log.error(
           'ZT_SERVE_RELOAD_REFUSED',
-          `the new configuration was refused; the running one stays:\n${message}`,
+          `the new configuration was refused; the running one stays:\n${describeError(err)}`,
         );
       });
     };

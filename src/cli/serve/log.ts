@@ -3,6 +3,15 @@
  * fields), the same shape the proxy writes, so one parser reads both. Never a secret: callers pass
  * codes, messages and identifiers only.
  */
+import { formatProblem, ProblemsError, ZtError } from '../../shared/errors.js';
+
+/** An error as one log message: every config problem with its file:line:col, or `code: message`. */
+export function describeError(err: unknown): string {
+  if (err instanceof ProblemsError) return err.problems.map(formatProblem).join('\n');
+  if (err instanceof ZtError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
 export type Fields = Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
 
 export interface ServeLog {
