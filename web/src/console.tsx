@@ -13,6 +13,7 @@ import { Sessions } from './console/sessions';
 import { DeviceDetails, Devices } from './console/devices';
 import { Users } from './console/users';
 import { Routes } from './console/routes';
+import { Tokens } from './console/tokens';
 import { Audit } from './console/audit';
 import { RequestLookup } from './console/request';
 
@@ -23,6 +24,7 @@ const NAV = [
   { href: '/console/sessions', label: 'Sessions' },
   { href: '/console/devices', label: 'Devices' },
   { href: '/console/users', label: 'Users' },
+  { href: '/console/tokens', label: 'API tokens' },
   { href: '/console/audit', label: 'Audit log' },
   { href: '/console/requests', label: 'Explain a request' },
 ];
@@ -38,6 +40,7 @@ function Page(props: { readonly path: string }): JSX.Element {
   if (match('/console/devices', p)) return <Devices />;
   if ((m = match('/console/devices/:id', p))) return <DeviceDetails id={m.id ?? ''} />;
   if (match('/console/users', p)) return <Users />;
+  if (match('/console/tokens', p)) return <Tokens />;
   if (match('/console/audit', p)) return <Audit />;
   if (match('/console/requests', p)) return <RequestLookup id="" />;
   if ((m = match('/console/requests/:id', p))) return <RequestLookup id={m.id ?? ''} />;
