@@ -12,15 +12,19 @@ import { Policies, PolicyEditor } from './console/policies';
 import { Sessions } from './console/sessions';
 import { DeviceDetails, Devices } from './console/devices';
 import { Users } from './console/users';
+import { Routes } from './console/routes';
+import { Tokens } from './console/tokens';
 import { Audit } from './console/audit';
 import { RequestLookup } from './console/request';
 
 const NAV = [
   { href: '/console/', label: 'Overview' },
   { href: '/console/policies', label: 'Policies' },
+  { href: '/console/routes', label: 'Routes' },
   { href: '/console/sessions', label: 'Sessions' },
   { href: '/console/devices', label: 'Devices' },
   { href: '/console/users', label: 'Users' },
+  { href: '/console/tokens', label: 'API tokens' },
   { href: '/console/audit', label: 'Audit log' },
   { href: '/console/requests', label: 'Explain a request' },
 ];
@@ -31,10 +35,12 @@ function Page(props: { readonly path: string }): JSX.Element {
   if (p === '/console' || p === '/console/') return <Overview />;
   if (match('/console/policies', p)) return <Policies />;
   if ((m = match('/console/policies/:name', p))) return <PolicyEditor name={m.name ?? ''} />;
+  if (match('/console/routes', p)) return <Routes />;
   if (match('/console/sessions', p)) return <Sessions />;
   if (match('/console/devices', p)) return <Devices />;
   if ((m = match('/console/devices/:id', p))) return <DeviceDetails id={m.id ?? ''} />;
   if (match('/console/users', p)) return <Users />;
+  if (match('/console/tokens', p)) return <Tokens />;
   if (match('/console/audit', p)) return <Audit />;
   if (match('/console/requests', p)) return <RequestLookup id="" />;
   if ((m = match('/console/requests/:id', p))) return <RequestLookup id={m.id ?? ''} />;

@@ -4,11 +4,12 @@
  * what-if simulator, which replays recent real requests against the draft.
  */
 import type { JSX } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { LineCounter, parseDocument, stringify } from 'yaml';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { stringify } from 'yaml';
 import { ApiError, enc, get, post, request, type ConfigProblem, type Replayed } from '../api';
 import { navigate } from '../router';
 import { Decision, Loading, Problem, Time, useData } from '../ui';
+import { parseYaml, pointerPath, ProblemList, useLiveCheck } from './yaml-editor';
 
 interface ConfigData {
   version: number;
@@ -50,87 +51,41 @@ export function Policies(): JSX.Element {
             <button type="submit">Create</button>
           </form>
           <h2>Routes</h2>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">From</th>
-                <th scope="col">To</th>
-                <th scope="col">Policy</th>
-                <th scope="col">Mode</th>
-              </tr>
-            </thead>
-            <tbody>
-              {d.routes.map((r) => (
-                <tr key={r.from}>
-                  <td>{r.from}</td>
-                  <td>{r.to}</td>
-                  <td>
-                    {typeof r.policy === 'string' ? (
-                      <a href={`/console/policies/${enc(r.policy)}`}>{r.policy}</a>
-                    ) : (
-                      <span class="muted">inline</span>
-                    )}
-                  </td>
-                  <td>{r.mode ?? 'enforce'}</td>
+          <p>
+            <a href="/console/routes">Edit the routes</a> (with versions and rollback)
+          </p>
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">From</th>
+                  <th scope="col">To</th>
+                  <th scope="col">Policy</th>
+                  <th scope="col">Mode</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {d.routes.map((r) => (
+                  <tr key={r.from}>
+                    <td>{r.from}</td>
+                    <td>{r.to}</td>
+                    <td>
+                      {typeof r.policy === 'string' ? (
+                        <a href={`/console/policies/${enc(r.policy)}`}>{r.policy}</a>
+                      ) : (
+                        <span class="muted">inline</span>
+                      )}
+                    </td>
+                    <td>{r.mode ?? 'enforce'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </>
       ) : null}
     </section>
   );
-}
-
-interface LocalProblem {
-  readonly message: string;
-  readonly line?: number | undefined;
-  readonly col?: number | undefined;
-  readonly path?: string | undefined;
-  readonly severity: 'error' | 'warning';
-}
-
-interface Parsed {
-  readonly value: unknown;
-  readonly problems: readonly LocalProblem[];
-  /** where a JSON pointer into the policy is written in the text */
-  locate(pointer: readonly (string | number)[]): { line: number; col: number } | undefined;
-}
-
-function parseYaml(text: string): Parsed {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const problems: LocalProblem[] = [...doc.errors, ...doc.warnings].map((e) => {
-    const pos = lines.linePos(e.pos[0]);
-    return {
-      message: e.message.split('\n')[0] ?? e.message,
-      line: pos.line,
-      col: pos.col,
-      severity: doc.errors.includes(e) ? 'error' : 'warning',
-    };
-  });
-  return {
-    value: doc.errors.length === 0 ? (doc.toJS() as unknown) : undefined,
-    problems,
-    locate(pointer) {
-      for (let n = pointer.length; n >= 0; n--) {
-        const node = doc.getIn(pointer.slice(0, n), true) as { range?: [number, number, number] };
-        if (node && typeof node === 'object' && node.range) return lines.linePos(node.range[0]);
-      }
-      return undefined;
-    },
-  };
-}
-
-/** `/policies/<name>/allow/0/source_ip` -> `["allow", 0, "source_ip"]` */
-function policyPointer(pointer: string | undefined): (string | number)[] | undefined {
-  if (!pointer) return undefined;
-  const parts = pointer
-    .split('/')
-    .slice(1)
-    .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
-  if (parts[0] !== 'policies') return undefined;
-  return parts.slice(2).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
 }
 
 interface Simulation {
@@ -168,8 +123,6 @@ export function PolicyEditor(props: { readonly name: string }): JSX.Element {
   const [etag, setEtag] = useState<string | null>(null);
   const [isNew, setIsNew] = useState(false);
   const [loadError, setLoadError] = useState<unknown>(undefined);
-  const [problems, setProblems] = useState<readonly LocalProblem[]>([]);
-  const [checking, setChecking] = useState(false);
   const [saved, setSaved] = useState<string>('');
   const [saveError, setSaveError] = useState<unknown>(undefined);
   const [sim, setSim] = useState<Simulation | undefined>(undefined);
@@ -196,53 +149,16 @@ export function PolicyEditor(props: { readonly name: string }): JSX.Element {
   const parsed = useMemo(() => (text === undefined ? undefined : parseYaml(text)), [text]);
 
   // validation as you type: syntax at once, the server's check after a short pause
-  const seq = useRef(0);
-  useEffect(() => {
-    if (!parsed) return;
-    const mine = ++seq.current;
-    if (parsed.problems.some((p) => p.severity === 'error')) {
-      setProblems(parsed.problems);
-      setChecking(false);
-      return;
-    }
-    setChecking(true);
-    const timer = setTimeout(() => {
+  const { problems, checking } = useLiveCheck(
+    parsed,
+    (policy) =>
       post<{ valid: boolean; problems: ConfigProblem[] }>('/policies/validate', {
         name,
-        policy: parsed.value ?? {},
-      }).then(
-        (r) => {
-          if (mine !== seq.current) return;
-          setChecking(false);
-          setProblems([
-            ...parsed.problems,
-            ...r.problems.map((p) => {
-              const ptr = policyPointer(p.pointer);
-              const at = ptr ? parsed.locate(ptr) : undefined;
-              return {
-                message: p.message,
-                severity: p.severity,
-                path: p.path,
-                line: at?.line,
-                col: at?.col,
-              };
-            }),
-          ]);
-        },
-        (e: unknown) => {
-          if (mine !== seq.current) return;
-          setChecking(false);
-          const list = e instanceof ApiError ? (e.problem.problems ?? []) : [];
-          setProblems(
-            list.length > 0
-              ? list.map((p) => ({ message: p.message, severity: p.severity, path: p.path }))
-              : [{ message: e instanceof Error ? e.message : 'check failed', severity: 'error' }],
-          );
-        },
-      );
-    }, 300);
-    return () => clearTimeout(timer);
-  }, [parsed, name]);
+        policy: policy ?? {},
+      }),
+    (pointer) => pointerPath(pointer, 'policies', 2),
+    [name],
+  );
 
   const errors = problems.filter((p) => p.severity === 'error').length;
   const draft = (): unknown => parsed?.value ?? {};
@@ -305,27 +221,7 @@ export function PolicyEditor(props: { readonly name: string }): JSX.Element {
               setSaved('');
             }}
           />
-          <div id="policy-problems" class="problems" aria-live="polite">
-            {checking ? (
-              <p class="muted">Checking…</p>
-            ) : problems.length === 0 ? (
-              <p class="ok">No problems.</p>
-            ) : (
-              <ul>
-                {problems.map((p, i) => (
-                  <li key={i} class={p.severity}>
-                    {p.line !== undefined ? (
-                      <span class="pos">
-                        line {p.line}
-                        {p.col !== undefined ? `:${p.col}` : ''}
-                      </span>
-                    ) : null}{' '}
-                    {p.path ? <code>{p.path}</code> : null} {p.message}
-                  </li>
-                ))}
-              </ul>
-            )}
-          </div>
+          <ProblemList id="policy-problems" checking={checking} problems={problems} />
           <div class="buttons">
             <label>
               Replay the last{' '}
