@@ -24,10 +24,13 @@ describe('re-authentication after a revocation', async () => {
   });
   const user = await new UserAdmin({ users: env.store.users }).add({ email: 'gus@example.com' });
 
-  it('is not required while nothing was revoked, nor after an id change', async () => {
+  it('is not required while nothing was revoked, nor after an id change or a logout', async () => {
     const a = await sessions.create({ userId: user.id });
     assert.equal(await reauthRequiredAfter(env.store.settings, user.id), undefined);
-    await sessions.create({ userId: user.id, replaces: a.rawId });
+    const b = await sessions.create({ userId: user.id, replaces: a.rawId });
+    assert.equal(await reauthRequiredAfter(env.store.settings, user.id), undefined);
+    // a logout ends the IdP's own session itself: signing in right after is not asked twice
+    await sessions.revoke(b.idHash, 'logout');
     assert.equal(await reauthRequiredAfter(env.store.settings, user.id), undefined);
   });
 

@@ -196,11 +196,11 @@ export async function createBuiltinIdp(o: BuiltinIdpOptions): Promise<BuiltinIdp
         const session = ctx.oidc.session;
         if (!session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
         const after = await reauthRequiredAfter(o.settings, session.accountId);
-        // loginTs has whole seconds: prompt when the sign-in surely came before the revocation
-        // (a sign-in in the same second is given the benefit of the doubt, or a sign-in right
-        // after a sign-out would be asked again and again)
-        const signedInBy = (session.authTime() ?? 0) * 1000 + 999;
-        return after !== undefined && signedInBy < after
+        // loginTs has whole seconds: a sign-in in the same second as the revocation may have come
+        // before it, so it is asked again too (a logout does not set the mark, so signing in
+        // right after signing out is never asked twice)
+        const signedInSecond = (session.authTime() ?? 0) * 1000;
+        return after !== undefined && signedInSecond <= after
           ? interactionPolicy.Check.REQUEST_PROMPT
           : interactionPolicy.Check.NO_NEED_TO_PROMPT;
       },

@@ -153,8 +153,12 @@ export interface SessionManagerOptions {
 const EXTRAS_PREFIX = 'identity/session/';
 /** `identity/reauth-after/<user id>`: ms since the epoch (see `reauthRequiredAfter`) */
 export const REAUTH_PREFIX = 'identity/reauth-after/';
-/** Revocations that only replace a session id (fixation defence, step-up): no new sign-in needed. */
-const ID_CHANGES = new Set(['replaced', 'rotated']);
+/**
+ * Revocations after which the IdP's own sign-in session may be reused: an id change (fixation
+ * defence, step-up), and a logout, which ends the IdP's session itself (RP-initiated or
+ * back-channel logout). Every other revocation requires a new sign-in at the IdP.
+ */
+const NO_REAUTH = new Set(['replaced', 'rotated', 'logout', 'backchannel-logout']);
 
 /**
  * When a user's sessions were last revoked for a reason other than an id change: identity
@@ -482,7 +486,7 @@ export class SessionManager {
     const now = this.now();
     const record = await this.o.sessions.get(idHash);
     const revoked = await this.o.sessions.revoke(idHash, now);
-    if (revoked && record && !ID_CHANGES.has(reason)) await this.requireReauth(record.userId, now);
+    if (revoked && record && !NO_REAUTH.has(reason)) await this.requireReauth(record.userId, now);
     if (revoked) {
       emitAudit(this.audit, {
         kind: 'session',
@@ -510,7 +514,7 @@ export class SessionManager {
   async revokeUser(userId: string, reason = 'revoked'): Promise<number> {
     const now = this.now();
     const n = await this.o.sessions.revokeAllForUser(userId, now);
-    await this.requireReauth(userId, now);
+    if (!NO_REAUTH.has(reason)) await this.requireReauth(userId, now);
     emitAudit(this.audit, {
       kind: 'session',
       time: now,
