@@ -154,6 +154,7 @@ describe('the config schema', () => {
       [
         ['data_dir', false],
         ['identity.oidc.client_secret_file', true],
+        ['identity.oidc.ca_file', false],
         ['tls.cert_file', false],
         ['tls.key_file', true],
         ['audit.syslog.ca_file', false],

@@ -143,6 +143,10 @@ export const OidcSchema = z
       .array(z.string().min(1))
       .default(['openid', 'email', 'profile'])
       .meta({ description: 'The scopes ztgate asks for; `openid` is required by OIDC.' }),
+    ca_file: z.string().min(1).optional().meta({
+      description:
+        'CA certificates (PEM) to trust for the identity provider besides the system’s, for an IdP behind a company CA (Keycloak on an internal name).',
+    }),
   })
   .meta({ description: 'Sign users in with an external OpenID Connect identity provider.' });
 

@@ -46,6 +46,12 @@ export interface IdentityOptions {
   readonly deviceId?: (req: IncomingMessage) => string | undefined;
   readonly throttle?: ThrottlePolicy;
   readonly now?: () => number;
+  /**
+   * An external IdP is discovered when first needed (and again until that works) instead of at
+   * creation: a server starts while the IdP is down, answers sign-ins with 503 meanwhile and
+   * recovers by itself. `identity.rp.ready()` tells when it is reachable.
+   */
+  readonly lazyDiscovery?: boolean;
 }
 
 export interface Identity {
@@ -109,7 +115,7 @@ export async function createIdentity(o: IdentityOptions): Promise<Identity> {
   const oidc = config.identity.oidc;
   if (oidc) {
     kind = 'external';
-    rp = await RelyingParty.discover({
+    const rpOptions = {
       ...common,
       issuer: oidc.issuer,
       clientId: oidc.client_id,
@@ -118,7 +124,8 @@ export async function createIdentity(o: IdentityOptions): Promise<Identity> {
       postLogoutRedirectUri: `${publicUrl}/oauth2/signed-out`,
       scopes: oidc.scopes,
       groupsClaim: oidc.groups_claim,
-    });
+    };
+    rp = o.lazyDiscovery ? RelyingParty.lazy(rpOptions) : await RelyingParty.discover(rpOptions);
   } else {
     kind = 'builtin';
     const client = await ensureBuiltinClient(store.settings, box, { publicUrl, now });

@@ -16,7 +16,7 @@ import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'no
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { rootCertificates, type TLSSocket } from 'node:tls';
 import { createAdminApi } from '../../admin/api.js';
 import { sessionResolver } from '../../admin/adapters.js';
 import { ConfigManager, type ConfigState } from '../../admin/config/config-manager.js';
@@ -73,7 +73,7 @@ import { serverDevicePort, type ServerDevicePort } from './device-port.js';
 import { pkiDeviceIssuer } from './device-issuer.js';
 import { serverIdentityPort, type ServerIdentityPort } from './identity-port.js';
 import { settingsKeyRingStorage } from './key-storage.js';
-import { createServeLog, type ServeLog } from './log.js';
+import { createServeLog, describeError, type ServeLog } from './log.js';
 import { publicRoutes } from './public-routes.js';
 
 export interface ServeOptions {
@@ -383,13 +383,36 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       box,
       audit,
       events,
-      fetch: caFetch(caPem, { lookup: localhostLookup }),
+      // the IdP's certificate: the system's CAs, ztgate's own (the built-in IdP at public_url)
+      // and `identity.oidc.ca_file`
+      fetch: caFetch(
+        [
+          ...rootCertificates,
+          caPem,
+          ...(config.identity.oidc?.ca_file
+            ? [readFileSync(config.identity.oidc.ca_file, 'utf8')]
+            : []),
+        ],
+        { lookup: localhostLookup },
+      ),
       outboundCa: caPem,
+      lazyDiscovery: true,
       // a session started with a device certificate is bound to it and to its device
       certFingerprint: clientCertFingerprint,
       deviceId: clientCertDeviceId,
       now,
     });
+    if (config.identity.oidc) {
+      identity.rp.ready().then(
+        () =>
+          log.info('ZT_IDENTITY_IDP_READY', `the identity provider ${identity.rp.issuer} answers`),
+        (err: unknown) =>
+          log.warn(
+            'ZT_IDENTITY_IDP_UNAVAILABLE',
+            `the identity provider cannot be reached yet; sign-ins get 503 until it can: ${describeError(err)}`,
+          ),
+      );
+    }
 
     // --- device trust
     let deviceSettings: DeviceTrustSettings = first.devices;

@@ -259,21 +259,51 @@ export class RelyingParty {
   private readonly now: () => number;
   private readonly audit: IdentityAuditSink;
   private jwks: { set: ReturnType<typeof createLocalJWKSet>; fetchedAt: number } | undefined;
+  /** the IdP's metadata, once discovered */
+  private cfg: client.Configuration | undefined;
+  private discovering: Promise<client.Configuration> | undefined;
 
   private constructor(
     private readonly o: RelyingPartyOptions,
-    readonly config: client.Configuration,
+    config?: client.Configuration,
   ) {
-    this.issuer = config.serverMetadata().issuer;
+    this.cfg = config;
+    // discovery checks that the document's issuer is exactly this one
+    this.issuer = config?.serverMetadata().issuer ?? o.issuer;
     this.now = o.now ?? Date.now;
     this.audit = o.audit ?? (() => undefined);
   }
 
-  /** Discovers the IdP (`{issuer}/.well-known/openid-configuration`). */
-  static async discover(o: RelyingPartyOptions): Promise<RelyingParty> {
-    let config: client.Configuration;
+  /**
+   * A relying party that discovers the IdP when first needed, and again on every use until that
+   * succeeds: a server can start while its IdP is unreachable, answer sign-ins with 503
+   * (`ZT_IDENTITY_IDP_UNAVAILABLE`) meanwhile, and recover by itself.
+   */
+  static lazy(o: RelyingPartyOptions): RelyingParty {
+    return new RelyingParty(o);
+  }
+
+  /** Resolves once the IdP's metadata is known; rejects with `ZT_IDENTITY_IDP_UNAVAILABLE`. */
+  async ready(): Promise<void> {
+    await this.configuration();
+  }
+
+  private configuration(): Promise<client.Configuration> {
+    if (this.cfg) return Promise.resolve(this.cfg);
+    this.discovering ??= RelyingParty.fetchConfiguration(this.o)
+      .then((c) => {
+        this.cfg = c;
+        return c;
+      })
+      .finally(() => {
+        this.discovering = undefined;
+      });
+    return this.discovering;
+  }
+
+  private static async fetchConfiguration(o: RelyingPartyOptions): Promise<client.Configuration> {
     try {
-      config = await client.discovery(
+      return await client.discovery(
         new URL(o.issuer),
         o.clientId,
         { client_secret: o.clientSecret, [client.clockTolerance]: CLOCK_TOLERANCE_S },
@@ -287,7 +317,11 @@ export class RelyingParty {
     } catch (err) {
       throw translateOidcError(err);
     }
-    return new RelyingParty(o, config);
+  }
+
+  /** Discovers the IdP (`{issuer}/.well-known/openid-configuration`). */
+  static async discover(o: RelyingPartyOptions): Promise<RelyingParty> {
+    return new RelyingParty(o, await RelyingParty.fetchConfiguration(o));
   }
 
   /**
@@ -308,9 +342,9 @@ export class RelyingParty {
     return new RelyingParty(o, config);
   }
 
-  private scopes(): string {
+  private scopes(config: client.Configuration): string {
     const scopes = [...(this.o.scopes ?? ['openid', 'email', 'profile'])];
-    const supported = this.config.serverMetadata().scopes_supported ?? [];
+    const supported = config.serverMetadata().scopes_supported ?? [];
     if (
       this.o.requestOfflineAccess !== false &&
       supported.includes('offline_access') &&
@@ -323,7 +357,7 @@ export class RelyingParty {
 
   /** The IdP supports RP-initiated logout. */
   get hasEndSession(): boolean {
-    return typeof this.config.serverMetadata().end_session_endpoint === 'string';
+    return typeof this.cfg?.serverMetadata().end_session_endpoint === 'string';
   }
 
   /**
@@ -348,6 +382,7 @@ export class RelyingParty {
       existing && /^[A-Za-z0-9_-]{43}$/.test(existing)
         ? existing
         : randomBytes(32).toString('base64url');
+    const config = await this.configuration();
     const codeVerifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
@@ -368,7 +403,7 @@ export class RelyingParty {
     await this.o.settings.set(key, this.o.box.seal(JSON.stringify(tx), key), this.now());
     const params: Record<string, string> = {
       redirect_uri: this.o.redirectUri,
-      scope: this.scopes(),
+      scope: this.scopes(config),
       response_type: 'code',
       code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
@@ -385,7 +420,7 @@ export class RelyingParty {
       const acr = this.o.acrValuesFor?.(stepUp.methods);
       if (acr) params.acr_values = acr;
     }
-    const url = client.buildAuthorizationUrl(this.config, params).href;
+    const url = client.buildAuthorizationUrl(config, params).href;
     const setCookie =
       binding === existing
         ? undefined
@@ -417,7 +452,7 @@ export class RelyingParty {
     }
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
-      tokens = await client.authorizationCodeGrant(this.config, callbackUrl, {
+      tokens = await client.authorizationCodeGrant(await this.configuration(), callbackUrl, {
         pkceCodeVerifier: tx.codeVerifier,
         expectedState: state,
         expectedNonce: tx.nonce,
@@ -513,9 +548,10 @@ export class RelyingParty {
     const subject = String(idClaims.sub);
     const needsUserinfo =
       claimAt(claims, groupsClaim) === undefined || typeof claims.email !== 'string';
-    if (needsUserinfo && accessToken && this.config.serverMetadata().userinfo_endpoint) {
+    const config = await this.configuration();
+    if (needsUserinfo && accessToken && config.serverMetadata().userinfo_endpoint) {
       try {
-        const info = await client.fetchUserInfo(this.config, accessToken, subject);
+        const info = await client.fetchUserInfo(config, accessToken, subject);
         claims = { ...info, ...idClaims };
       } catch (err) {
         throw translateOidcError(err);
@@ -570,7 +606,7 @@ export class RelyingParty {
     if (!idp.refreshToken) return { ok: false, reason: 'no-refresh-token' };
     let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
-      tokens = await client.refreshTokenGrant(this.config, idp.refreshToken);
+      tokens = await client.refreshTokenGrant(await this.configuration(), idp.refreshToken);
     } catch (err) {
       const e = translateOidcError(err);
       return {
@@ -602,17 +638,18 @@ export class RelyingParty {
 
   /** The IdP's end-session URL (RP-initiated logout), when it has one. */
   endSessionUrl(input: { idTokenHint?: string | undefined; state?: string }): string | undefined {
-    if (!this.hasEndSession) return undefined;
+    // not discovered yet (the IdP was unreachable): sign out of ztgate only
+    if (!this.cfg || !this.hasEndSession) return undefined;
     const params: Record<string, string> = { client_id: this.o.clientId };
     if (input.idTokenHint) params.id_token_hint = input.idTokenHint;
     if (this.o.postLogoutRedirectUri)
       params.post_logout_redirect_uri = this.o.postLogoutRedirectUri;
     if (input.state) params.state = input.state;
-    return client.buildEndSessionUrl(this.config, params).href;
+    return client.buildEndSessionUrl(this.cfg, params).href;
   }
 
   private async fetchJwks(): Promise<ReturnType<typeof createLocalJWKSet>> {
-    const uri = this.config.serverMetadata().jwks_uri;
+    const uri = (await this.configuration()).serverMetadata().jwks_uri;
     if (!uri)
       throw new ZtError(
         'ZT_IDENTITY_IDP_RESPONSE_INVALID',

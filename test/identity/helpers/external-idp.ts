@@ -53,8 +53,11 @@ async function rsaKey(): Promise<JWK> {
   };
 }
 
-export async function startExternalIdp(client: ExternalClient): Promise<ExternalIdp> {
-  const server = await startServer();
+export async function startExternalIdp(
+  client: ExternalClient,
+  options: { readonly port?: number } = {},
+): Promise<ExternalIdp> {
+  const server = await startServer(undefined, options.port ?? 0);
   const issuer = server.origin;
   const accounts = new Map<string, ExternalAccount>();
   let keys: JWK[] = [await rsaKey()];

@@ -124,7 +124,7 @@ export interface TestServer {
 }
 
 /** An HTTPS server on 127.0.0.1; the handler can be set (or swapped) after the port is known. */
-export async function startServer(handler?: Handler): Promise<TestServer> {
+export async function startServer(handler?: Handler, port = 0): Promise<TestServer> {
   const { cert, key } = testCertificate();
   let current: Handler = handler ?? ((_req, res) => void res.writeHead(503).end());
   const server = createServer({ cert, key }, (req, res) => {
@@ -134,11 +134,11 @@ export async function startServer(handler?: Handler): Promise<TestServer> {
     });
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    origin: `https://localhost:${port}`,
-    port,
+    origin: `https://localhost:${bound}`,
+    port: bound,
     server,
     setHandler: (h) => {
       current = h;
