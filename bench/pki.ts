@@ -38,6 +38,13 @@ import {
 } from '../src/pki/index.js';
 import { MemoryCertificateStore } from '../src/pki/memory-store.js';
 import { openStore } from '../src/store/open.js';
+import { buildEngine } from '../src/pdp/index.js';
+import { AssertionSigner } from '../src/pep/assertion/assertion.js';
+import { KeyRing, MemoryKeyRingStorage } from '../src/pep/assertion/key-ring.js';
+import type { ProxyRoute } from '../src/pep/options.js';
+import { createProxy } from '../src/pep/proxy.js';
+import { MemoryAuditDouble } from '../src/pep/testing/memory-audit.js';
+import { StaticIdentityDouble } from '../src/pep/testing/static-identity.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -84,11 +91,35 @@ async function serve(dataDir: string): Promise<void> {
     s.listen(0, '127.0.0.1', 1024);
     await once(s, 'listening');
   }
+  // The proxy's own listener (HTTP/2 + HTTP/1.1 via ALPN, the guard attached as `ztgate serve`
+  // attaches it): the answer comes from the public-host handler, after the proxy's request checks.
+  const keys = new KeyRing(new MemoryKeyRingStorage(), {
+    rotateAfterMs: 86_400_000,
+    maxTokenTtlMs: 300_000,
+  });
+  await keys.refresh(Date.now());
+  const proxy = createProxy({
+    engine: buildEngine<ProxyRoute>({ policies: {}, routes: [] }, () => undefined).engine,
+    publicUrl: 'https://localhost',
+    tls: { cert: cert.chainPem, key, clientCa: pki.ca.rootPem },
+    listen: { host: '127.0.0.1', port: 0 },
+    identity: new StaticIdentityDouble('https://localhost'),
+    audit: new MemoryAuditDouble(),
+    assertions: new AssertionSigner(keys, 'https://localhost'),
+    accessLog: () => undefined,
+    publicHandler: (req, res) =>
+      res.end(
+        guard.identity(req.socket as Parameters<typeof guard.identity>[0]) ? 'ok' : 'no identity',
+      ),
+  });
+  guard.attach(proxy.server);
+  const { port: proxyPort } = await proxy.listen();
   process.stdout.write(
     `${JSON.stringify({
       mtls: (mtls.address() as AddressInfo).port,
       plain: (plain.address() as AddressInfo).port,
       opensslOnly: (opensslOnly.address() as AddressInfo).port,
+      proxy: proxyPort,
     })}\n`,
   );
   // `cpu` on stdin: the CPU time this process has used so far (µs), one JSON line on stdout
@@ -322,6 +353,7 @@ async function main(): Promise<void> {
       mtls: number;
       plain: number;
       opensslOnly: number;
+      proxy: number;
     };
     const rootPem = memPki.ca.rootPem;
     const concurrency = 8;
@@ -342,6 +374,10 @@ async function main(): Promise<void> {
     const osl = await handshakeRate(ports.opensslOnly, phaseMs, client, rootPem, concurrency);
     cpu1 = await serverCpu();
     const oslServerUs = (cpu1 - cpu0) / Math.max(1, osl.count);
+    cpu0 = cpu1;
+    const viaProxy = await handshakeRate(ports.proxy, phaseMs, client, rootPem, concurrency);
+    cpu1 = await serverCpu();
+    const proxyServerUs = (cpu1 - cpu0) / Math.max(1, viaProxy.count);
     child.stdin.end();
     await once(child, 'exit');
     out.table(
@@ -353,6 +389,13 @@ async function main(): Promise<void> {
           String(mtls.errors),
           mtlsServerUs.toFixed(0),
           ((mtlsServerUs * speed.sign) / 1e6).toFixed(1),
+        ],
+        [
+          'the proxy listener (createProxy): client certificate + guard',
+          fmtNumber(viaProxy.perSecond),
+          String(viaProxy.errors),
+          proxyServerUs.toFixed(0),
+          ((proxyServerUs * speed.sign) / 1e6).toFixed(1),
         ],
         [
           'client certificate, OpenSSL check only',
@@ -402,6 +445,8 @@ async function main(): Promise<void> {
       tls: {
         concurrency,
         mtls_handshakes_per_s: Math.round(mtls.perSecond),
+        proxy_listener_mtls_handshakes_per_s: Math.round(viaProxy.perSecond),
+        proxy_listener_server_cpu_us_per_handshake: Math.round(proxyServerUs),
         plain_handshakes_per_s: Math.round(plain.perSecond),
         openssl_only_handshakes_per_s: Math.round(osl.perSecond),
         openssl_only_server_cpu_us_per_handshake: Math.round(oslServerUs),
