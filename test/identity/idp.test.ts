@@ -221,6 +221,11 @@ describe('built-in IdP', () => {
     );
     assert.match(secret, /^[A-Z2-7]{32}$/);
     assert.match(unescapeHtml(enrol.body), /otpauth:\/\/totp\//);
+    // the key as a QR code, drawn inline: no script, no image request
+    assert.match(
+      enrol.body,
+      /<figure class="qr"[^>]*><svg role="img"[^>]*><rect[^>]*\/><path [^>]*d="M/,
+    );
     const bad = await postCode(agent, enrol, '12345', '/enrol/totp/confirm');
     assert.equal(bad.status, 400);
     const codes = await postCode(agent, bad, totpCode(secret, Date.now()), '/enrol/totp/confirm');

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { JWK } from 'jose';
+import { renderUnicodeCompact } from 'uqr';
 import { caFetch } from '../../identity/rp/ca-fetch.js';
 import { totpUri } from '../../identity/totp.js';
 import { UserAdmin } from '../../identity/users.js';
@@ -124,6 +125,10 @@ function banner(server: RunningServer, o: QuickstartOptions, user: DemoUser, cwd
       `  password:     ${user.password ?? ''}`,
       `  TOTP secret:  ${user.totpSecret ?? ''}`,
       `  TOTP URI:     ${totpUri(user.totpSecret ?? '', DEMO_USER)}`,
+      // a terminal can show the URI as a QR code to scan with a phone's authenticator app
+      ...(process.stdout.isTTY
+        ? [renderUnicodeCompact(totpUri(user.totpSecret ?? '', DEMO_USER), { border: 1 })]
+        : []),
       `  recovery:     ${(user.recoveryCodes ?? []).join(' ')}`,
       '',
     );

@@ -3,6 +3,7 @@
  * Plain HTML5 with labels, landmarks and live regions; one stylesheet and (for passkeys) one script,
  * both served by ztgate. Every value written into a page is escaped.
  */
+import { renderSVG } from 'uqr';
 import { ASSETS } from './assets.js';
 
 export function esc(value: string): string {
@@ -166,6 +167,17 @@ ${abortForm(ctx, p.uid)}`,
   );
 }
 
+/**
+ * The otpauth URI as an inline SVG QR code, drawn on the server: no script, no image request,
+ * nothing the page's CSP has to allow. The URI is ztgate's own (issuer, account, secret).
+ */
+function totpQrSvg(uri: string): string {
+  return renderSVG(uri, { border: 2, pixelSize: 6 }).replace(
+    '<svg ',
+    '<svg role="img" width="222" height="222" ',
+  );
+}
+
 export function totpEnrolPage(
   ctx: PageContext,
   p: { uid: string; secret: string; uri: string; error?: string },
@@ -176,7 +188,8 @@ export function totpEnrolPage(
     ctx,
     'Set up your authenticator app',
     `<h1 id="title">Set up your authenticator app</h1>
-<p>Add an account in your authenticator app with this key (time-based, 6 digits):</p>
+<p>Scan this code with your authenticator app, or add an account with the key below (time-based, 6 digits):</p>
+<figure class="qr" aria-label="QR code of the authenticator key">${totpQrSvg(p.uri)}</figure>
 <code class="secret" id="secret" aria-label="secret key">${esc(grouped)}</code>
 <p class="muted">Or open this link on the device with the app: <a href="${esc(p.uri)}">otpauth link</a></p>
 ${alert(p.error)}
