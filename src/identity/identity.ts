@@ -75,12 +75,16 @@ export interface Identity {
    * used handoff tickets.
    */
   sweep(): Promise<number>;
+  /** The routes changed (config reload, admin API): sign-ins may return to their hosts. */
+  setRoutes(routes: Config['routes']): void;
 }
 
 export async function createIdentity(o: IdentityOptions): Promise<Identity> {
   const { config, store, box } = o;
   const publicUrl = new URL(config.public_url).origin;
   const now = o.now ?? Date.now;
+  /** the route hosts sign-ins may return to (and the IdP's forms may redirect to) */
+  let hosts: readonly string[] = routeHosts(config.routes);
   const sessions = new SessionManager({
     sessions: store.sessions,
     users: store.users,
@@ -142,9 +146,10 @@ export async function createIdentity(o: IdentityOptions): Promise<Identity> {
       ...(o.clientIp ? { clientIp: o.clientIp } : {}),
       ...(o.outboundCa ? { outboundCa: o.outboundCa } : {}),
       // a sign-in form's redirects end on the route host it started from (handoff)
-      formActionOrigins: routeHosts(config.routes)
-        .filter((host) => /^[a-z0-9*.-]+(?::\d+)?$/.test(host))
-        .map((host) => `https://${host}`),
+      formActionOrigins: () =>
+        hosts
+          .filter((host) => /^[a-z0-9*.-]+(?::\d+)?$/.test(host))
+          .map((host) => `https://${host}`),
     });
     rp = RelyingParty.fromMetadata(
       {
@@ -179,7 +184,13 @@ export async function createIdentity(o: IdentityOptions): Promise<Identity> {
     sessions,
     users: store.users,
     publicUrl,
-    returnUrls: { publicUrl, allowedHosts: routeHosts(config.routes) },
+    returnUrls: {
+      publicUrl,
+      // read at every check: `setRoutes` after a config reload or an admin API edit
+      get allowedHosts() {
+        return hosts;
+      },
+    },
     now,
     ...(o.audit ? { audit: o.audit } : {}),
     ...(o.clientIp ? { clientIp: o.clientIp } : {}),
@@ -198,6 +209,9 @@ export async function createIdentity(o: IdentityOptions): Promise<Identity> {
     idp,
     handle: async (req, res) =>
       (builtin ? await builtin.handle(req, res) : false) || auth.handle(req, res),
+    setRoutes: (routes) => {
+      hosts = routeHosts(routes);
+    },
     sweep: async () =>
       (await sessions.sweep()) +
       (await rp.sweep()) +

@@ -391,6 +391,40 @@ describe('ztgate serve (the real process)', { timeout: 120_000 }, () => {
     );
   });
 
+  it('lets sign-ins return to a route host added by a reload, and its IdP pages allow it', async () => {
+    const late = `https://late.localhost:${port}/x`;
+    const commitment = 'c'.repeat(43); // a well-formed `handoff` commitment: no extra hop
+    const signIn = () =>
+      get(
+        `https://auth.localhost:${port}/oauth2/sign_in?return_to=${encodeURIComponent(late)}&handoff=${commitment}`,
+      );
+    assert.equal((await signIn()).status, 400, 'not a route host yet');
+    await reloadWith(
+      config(port, upstreamPort, deadPort).replace(
+        'routes:\n',
+        `routes:\n  - from: https://late.localhost:${port}\n    to: http://127.0.0.1:${upstreamPort}\n    policy: engineering\n`,
+      ),
+    );
+    const started = await signIn();
+    assert.equal(started.status, 302, started.body);
+    // the IdP's sign-in page may send its form's redirects on to the new host
+    const auth = await get(String(started.headers.location));
+    assert.equal(auth.status, 303);
+    const cookies = ([] as string[])
+      .concat(auth.headers['set-cookie'] ?? [])
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const page = await get(new URL(String(auth.headers.location), started.headers.location).href, {
+      headers: { cookie: cookies },
+    });
+    assert.equal(page.status, 200);
+    assert.match(
+      String(page.headers['content-security-policy']),
+      /form-action [^;]*https:\/\/late\.localhost:/,
+    );
+    await reloadWith(config(port, upstreamPort, deadPort));
+  });
+
   it('drains on SIGTERM, exits 0 and leaves a verifiable audit log with every decision', async () => {
     server.signal('SIGTERM');
     assert.equal(await server.exited, 0);

@@ -589,6 +589,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       config = state.config;
       engineRef = state.engine;
       upstreamTls = upstreamTlsByOrigin(config);
+      // sign-ins may return to the new route hosts
+      identity.setRoutes(config.routes);
       proxy.policyChanged(state.engine);
       const nextNames = certificateNames(config, listen);
       if (certs && JSON.stringify(nextNames) !== JSON.stringify(names)) {

@@ -98,7 +98,8 @@ export interface InteractionPagesOptions {
   /** the public origin, `https://auth.example.com` (WebAuthn origin; its host is the RP id) */
   readonly publicUrl: string;
   readonly mountPath: string;
-  readonly csp: string;
+  /** the pages' Content-Security-Policy, read per page (form-action follows the routes) */
+  readonly csp: () => string;
   readonly clientIp: (req: IncomingMessage) => string;
 }
 
@@ -256,7 +257,7 @@ export class InteractionPages {
   }
 
   private fail(res: ServerResponse, status: number, title: string, message: string): true {
-    sendHtml(res, status, messagePage(this.page, { title, message }), this.o.csp);
+    sendHtml(res, status, messagePage(this.page, { title, message }), this.o.csp());
     return true;
   }
 
@@ -266,7 +267,7 @@ export class InteractionPages {
     html: string,
     headers: Record<string, string> = {},
   ): void {
-    sendHtml(res, status, html, this.o.csp, headers);
+    sendHtml(res, status, html, this.o.csp(), headers);
   }
 
   // -------------------------------------------------------------------------------------------

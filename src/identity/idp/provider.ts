@@ -73,7 +73,8 @@ export interface BuiltinIdpOptions {
    * More origins a sign-in form's redirect chain may end on (`https://app.example.com`,
    * `https://*.example.com`): the route hosts a sign-in returns to through the handoff.
    */
-  readonly formActionOrigins?: readonly string[];
+  /** read on every page: a config reload can add route hosts */
+  readonly formActionOrigins?: readonly string[] | (() => readonly string[]);
 }
 
 export interface BuiltinIdp {
@@ -147,13 +148,19 @@ export async function createBuiltinIdp(o: BuiltinIdpOptions): Promise<BuiltinIdp
   const pageContext = { mount: mountPath };
   // Form posts end in a redirect to a client's redirect_uri; CSP form-action applies to redirects,
   // all the way: ztgate's own callback goes on to the route host the sign-in started from.
-  const formOrigins = new Set<string>(o.formActionOrigins ?? []);
-  for (const c of o.clients) {
-    for (const u of [...c.redirectUris, ...(c.postLogoutRedirectUris ?? [])])
-      formOrigins.add(new URL(u).origin);
-  }
-  formOrigins.delete(origin);
-  const csp = pageCsp([...formOrigins]);
+  const clientOrigins = o.clients.flatMap((c) =>
+    [...c.redirectUris, ...(c.postLogoutRedirectUris ?? [])].map((u) => new URL(u).origin),
+  );
+  const extraOrigins = o.formActionOrigins;
+  let cached: { key: string; csp: string } | undefined;
+  const csp = (): string => {
+    const extra = typeof extraOrigins === 'function' ? extraOrigins() : (extraOrigins ?? []);
+    const formOrigins = new Set<string>([...extra, ...clientOrigins]);
+    formOrigins.delete(origin);
+    const key = [...formOrigins].join(' ');
+    if (cached?.key !== key) cached = { key, csp: pageCsp([...formOrigins]) };
+    return cached.csp;
+  };
 
   const findAccount = async (_ctx: unknown, sub: string): Promise<Account | undefined> => {
     const user = await o.users.get(sub);
@@ -312,7 +319,7 @@ export async function createBuiltinIdp(o: BuiltinIdpOptions): Promise<BuiltinIdp
     clockTolerance: 5,
     renderError: (ctx: KoaContext, out: Record<string, string>) => {
       ctx.type = 'html';
-      ctx.set('Content-Security-Policy', csp);
+      ctx.set('Content-Security-Policy', csp());
       ctx.body = messagePage(pageContext, {
         title: 'Sign-in problem',
         message: out.error_description
@@ -328,7 +335,7 @@ export async function createBuiltinIdp(o: BuiltinIdpOptions): Promise<BuiltinIdp
   // CSP and other headers on every page the provider renders (its form_post and logout pages add
   // their own script hashes to this CSP).
   provider.use(async (ctx, next) => {
-    ctx.set('Content-Security-Policy', csp);
+    ctx.set('Content-Security-Policy', csp());
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'same-origin');
     ctx.set('X-Frame-Options', 'DENY');
