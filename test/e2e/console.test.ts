@@ -409,6 +409,8 @@ describe('console and portal in Chromium', { timeout: 120_000 }, () => {
   it('keyboard: a skip link first, then the sections and the main actions', async () => {
     await admin.goto(url('auth', '/console/sessions'));
     await admin.getByRole('heading', { name: 'Sessions' }).waitFor();
+    // the table arrives after the heading (its data is fetched): tab once it is there
+    await admin.getByRole('button', { name: 'Revoke' }).first().waitFor();
     await admin.keyboard.press('Tab');
     assert.equal(
       await admin.evaluate<string>('document.activeElement.textContent'),
