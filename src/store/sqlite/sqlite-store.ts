@@ -87,6 +87,24 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return new SqliteStore(options);
 }
 
+/**
+ * `journal_mode = WAL` needs the database to itself for a moment. When several processes create
+ * the same new database at once (replicas or workers starting together), SQLite can answer
+ * SQLITE_BUSY there without waiting on the busy timeout: try again for up to that timeout.
+ */
+function switchToWal(db: Database.Database, timeoutMs: number): unknown {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return db.pragma('journal_mode = WAL', { simple: true });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      Atomics.wait(pause, 0, 0, 10); // opening is synchronous: a short blocking pause
+    }
+  }
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly path: string;
@@ -147,7 +165,7 @@ export class SqliteStore implements Store {
       if ((st.mode & 0o077) !== 0) chmodSync(this.path, 0o600);
       db = new Database(this.path, { fileMustExist: true, timeout: this.busyTimeoutMs });
       db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      const mode = switchToWal(db, this.busyTimeoutMs);
       if (String(mode).toLowerCase() !== 'wal') throw new Error(`journal_mode is ${String(mode)}`);
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
