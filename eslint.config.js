@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test-artifacts/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'test-artifacts/**', '.scratch/**', '.ztgate/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
