@@ -16,7 +16,8 @@ import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'no
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
-import { rootCertificates, type TLSSocket } from 'node:tls';
+import type { IncomingMessage } from 'node:http';
+import { rootCertificates } from 'node:tls';
 import { createAdminApi } from '../../admin/api.js';
 import { sessionResolver } from '../../admin/adapters.js';
 import { ConfigManager, type ConfigState } from '../../admin/config/config-manager.js';
@@ -69,6 +70,7 @@ import { openEventBus, type EventBus, type EventEnvelope } from '../../store/eve
 import { openStore, storeOptionsFromUrl, type StoreOptions } from '../../store/open.js';
 import type { Store } from '../../store/store.js';
 import { clientCertDeviceId, clientCertFingerprint } from './client-cert.js';
+import { sessionRef } from '../../identity/session/session-manager.js';
 import { serverDevicePort, type ServerDevicePort } from './device-port.js';
 import { pkiDeviceIssuer } from './device-issuer.js';
 import { serverIdentityPort, type ServerIdentityPort } from './identity-port.js';
@@ -511,15 +513,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         },
       },
       requestInfo: (req) => {
-        const socket = (req as { socket?: TLSSocket }).socket;
-        const fp = socket?.authorized
-          ? socket.getPeerCertificate(false)?.fingerprint256
-          : undefined;
+        const r = req as Pick<IncomingMessage, 'socket'>;
+        const fp = clientCertFingerprint(r);
         return {
-          ...(socket?.remoteAddress !== undefined ? { sourceIp: socket.remoteAddress } : {}),
-          ...(typeof fp === 'string' && fp !== ''
-            ? { clientCertFingerprint: fp.replace(/:/g, '').toLowerCase() }
-            : {}),
+          ...(r.socket.remoteAddress !== undefined ? { sourceIp: r.socket.remoteAddress } : {}),
+          ...(fp !== undefined ? { clientCertFingerprint: fp } : {}),
         };
       },
       now,
@@ -620,7 +618,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       switch (e.type) {
         case 'session.revoked':
           identityPort.forgetSession(e.sessionIdHash);
-          proxy.revokeSession(e.sessionIdHash.slice(0, 16));
+          proxy.revokeSession(sessionRef(e.sessionIdHash));
           break;
         case 'user.sessions_revoked':
           identityPort.forgetUser(e.userId);
