@@ -13,8 +13,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { totpCode } from '../../src/identity/totp.js';
+import { type Browser, type Page } from 'playwright-core';
+import {
+  XSS_WATCH,
+  assertInert as inert,
+  launchChromium,
+  signInWithPassword,
+} from '../helpers/browser.js';
 import { openStore } from '../../src/store/open.js';
 import { httpsClient, type Reply } from '../helpers/https-client.js';
 import { freePort, startZtgate, tempFiles, ztgate, type RunningZtgate } from '../helpers/ztgate.js';
@@ -46,12 +51,6 @@ policies:
 `;
 }
 
-const WATCH = `
-  window.__violations = [];
-  document.addEventListener('securitypolicyviolation', (e) =>
-    window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));
-`;
-
 describe('console: routes, users, groups and tokens in Chromium', { timeout: 90_000 }, () => {
   const files = tempFiles({});
   const cfg = join(files.dir, 'ztgate.yaml');
@@ -70,11 +69,7 @@ describe('console: routes, users, groups and tokens in Chromium', { timeout: 90_
     ztgate([...args, '--config', cfg], { cwd: files.dir, ...(stdin ? { stdin } : {}) });
   const shot = (name: string) =>
     admin.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
-  const assertInert = async (page: Page): Promise<void> => {
-    assert.equal(await page.evaluate<unknown>('window.__xss'), undefined);
-    assert.deepEqual(await page.evaluate<string[]>('window.__violations'), []);
-    assert.deepEqual(dialogs, []);
-  };
+  const assertInert = (page: Page): Promise<void> => inert(page, dialogs);
   /**
    * A request through the proxy to a route's host, as an API client of the admin: the upstream's
    * body, or why there was none. The listener's certificate names every route host and is
@@ -149,25 +144,13 @@ describe('console: routes, users, groups and tokens in Chromium', { timeout: 90_
     bearer = token.stdout.trim();
     get = httpsClient(readFileSync(join(files.dir, 'data', 'pki', 'root.crt'), 'utf8'));
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium(['--host-resolver-rules=MAP *.localhost 127.0.0.1']);
     const context = await browser.newContext({
       ignoreHTTPSErrors: true,
       viewport: { width: 1280, height: 800 },
     });
     context.setDefaultTimeout(10_000);
-    await context.addInitScript(WATCH);
+    await context.addInitScript(XSS_WATCH);
     admin = await context.newPage();
     admin.on('dialog', (d) => {
       dialogs.push(d.message());
@@ -175,11 +158,7 @@ describe('console: routes, users, groups and tokens in Chromium', { timeout: 90_
     });
 
     await admin.goto(url('auth', '/console/routes'));
-    await admin.getByLabel('Email').fill('admin@example.com');
-    await admin.getByLabel('Password').fill(PASSWORD);
-    await admin.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await admin.getByRole('textbox', { name: 'Code' }).fill(totpCode(totpSecret, Date.now()));
-    await admin.getByRole('button', { name: 'Verify' }).click();
+    await signInWithPassword(admin, 'admin@example.com', PASSWORD, totpSecret);
     await admin.waitForURL(url('auth', '/console/routes'));
   });
 

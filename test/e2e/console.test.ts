@@ -14,8 +14,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { totpCode } from '../../src/identity/totp.js';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  XSS_WATCH,
+  assertInert as inert,
+  launchChromium,
+  signInWithPassword,
+} from '../helpers/browser.js';
 import { openStore } from '../../src/store/open.js';
 import { httpsClient } from '../helpers/https-client.js';
 import { freePort, startZtgate, tempFiles, ztgate, type RunningZtgate } from '../helpers/ztgate.js';
@@ -53,13 +58,6 @@ policies:
 `;
 }
 
-/** Records anything that would show an injection ran, or that the CSP had to stop one. */
-const WATCH = `
-  window.__violations = [];
-  document.addEventListener('securitypolicyviolation', (e) =>
-    window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));
-`;
-
 describe('console and portal in Chromium', { timeout: 120_000 }, () => {
   const files = tempFiles({});
   const cfg = join(files.dir, 'ztgate.yaml');
@@ -86,7 +84,7 @@ describe('console and portal in Chromium', { timeout: 120_000 }, () => {
     });
     contexts.push(context);
     context.setDefaultTimeout(10_000);
-    await context.addInitScript(WATCH);
+    await context.addInitScript(XSS_WATCH);
     const page = await context.newPage();
     page.on('response', (r) => {
       if (r.url().includes('/api/v1/') && r.status() >= 400)
@@ -102,24 +100,10 @@ describe('console and portal in Chromium', { timeout: 120_000 }, () => {
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
 
-  /** The built-in IdP's sign-in pages, as a person uses them. */
-  const signIn = async (page: Page, email: string, totp?: string): Promise<void> => {
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    if (totp !== undefined) {
-      await page.getByRole('textbox', { name: 'Code' }).fill(totpCode(totp, Date.now()));
-      await page.getByRole('button', { name: 'Verify' }).click();
-    }
-  };
+  const signIn = (page: Page, email: string, totp?: string): Promise<void> =>
+    signInWithPassword(page, email, PASSWORD, totp);
 
-  /** Nothing injected ran, no dialog opened, and the CSP never had to block anything. */
-  const assertInert = async (page: Page): Promise<void> => {
-    // browser-side expressions are strings: this file is type-checked for Node, without the DOM
-    assert.equal(await page.evaluate<unknown>('window.__xss'), undefined);
-    assert.deepEqual(await page.evaluate<string[]>('window.__violations'), []);
-    assert.deepEqual(dialogs, []);
-  };
+  const assertInert = (page: Page): Promise<void> => inert(page, dialogs);
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -188,19 +172,7 @@ describe('console and portal in Chromium', { timeout: 120_000 }, () => {
       assert.equal(r.status, 403, `${p}: ${r.body}`);
     }
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium(['--host-resolver-rules=MAP *.localhost 127.0.0.1']);
     admin = await newPage();
     alice = await newPage();
     alice2 = await newPage(390, 844);

@@ -11,10 +11,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { totpCode } from '../../src/identity/totp.js';
 import { startCaddy, startNginx, type Peer } from '../../src/pep/testing/peers.js';
 import { selfSignedLocalhost } from '../../src/pep/testing/self-signed.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signInWithPassword } from '../helpers/browser.js';
 import { freePort, startZtgate, tempFiles, ztgate, type RunningZtgate } from '../helpers/ztgate.js';
 import { startUpstream, type Upstream } from '../pep/helpers/harness.js';
 
@@ -101,11 +100,7 @@ policies:
       const target = `https://app.localhost:${front.port}/reports?q=1`;
       await page.goto(target);
       assert.equal(new URL(page.url()).host, `auth.localhost:${zt}`, 'at the sign-in page');
-      await page.getByLabel('Email').fill('alice@example.com');
-      await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-      await page.getByRole('textbox', { name: 'Code' }).fill(totpCode(secret, Date.now()));
-      await page.getByRole('button', { name: 'Verify' }).click();
+      await signInWithPassword(page, 'alice@example.com', PASSWORD, secret);
       await page.waitForURL(target).catch(async (e: unknown) => {
         throw new Error(
           `stopped at ${page.url()}: ${(await page.locator('body').innerText()).slice(0, 300)}\n${front.log().slice(-1500)}`,

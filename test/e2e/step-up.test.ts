@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type Page } from 'playwright-core';
-import { addVirtualAuthenticator, launchChromium } from '../helpers/browser.js';
+import { addVirtualAuthenticator, launchChromium, signInWithPassword } from '../helpers/browser.js';
 import { totpCode } from '../../src/identity/totp.js';
 import { startUpstream, type Upstream } from '../pep/helpers/harness.js';
 import { freePort, startZtgate, tempFiles, ztgate, type RunningZtgate } from '../helpers/ztgate.js';
@@ -93,11 +93,7 @@ policies:
 
   it('signs in with a password and TOTP on the app host', async () => {
     await page.goto(url('app', '/home'));
-    await page.getByLabel('Email').fill('alice@example.com');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await page.getByRole('textbox', { name: 'Code' }).fill(totpCode(secret, Date.now()));
-    await page.getByRole('button', { name: 'Verify' }).click();
+    await signInWithPassword(page, 'alice@example.com', PASSWORD, secret);
     await page.waitForURL(url('app', '/home'));
     await page.getByRole('heading', { name: `app app.localhost:${port}` }).waitFor();
   });

@@ -3,7 +3,9 @@
  * started the same way everywhere: no sandbox (tests run as root), no GPU, and no background
  * networking (this machine's network is closed; Chromium would otherwise keep trying).
  */
+import assert from 'node:assert/strict';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { totpCode } from '../../src/identity/totp.js';
 
 const BASE_ARGS = [
   '--no-sandbox',
@@ -41,4 +43,41 @@ export async function addVirtualAuthenticator(context: BrowserContext, page: Pag
       isUserVerified: true,
     },
   });
+}
+
+/**
+ * The built-in IdP's sign-in pages, as a person uses them: email and password, then the TOTP code
+ * when `totpSecret` is given.
+ */
+export async function signInWithPassword(
+  page: Page,
+  email: string,
+  password: string,
+  totpSecret?: string,
+): Promise<void> {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  if (totpSecret !== undefined) {
+    await page.getByRole('textbox', { name: 'Code' }).fill(totpCode(totpSecret, Date.now()));
+    await page.getByRole('button', { name: 'Verify' }).click();
+  }
+}
+
+/**
+ * An init script that records what would show an injection ran or that the CSP had to stop one
+ * (`window.__violations`); pair it with `assertInert`.
+ */
+export const XSS_WATCH = `
+  window.__violations = [];
+  document.addEventListener('securitypolicyviolation', (e) =>
+    window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));
+`;
+
+/** Nothing injected ran (`window.__xss` unset), no dialog opened, the CSP never had to block. */
+export async function assertInert(page: Page, dialogs: readonly string[]): Promise<void> {
+  // browser-side expressions are strings: the tests are type-checked for Node, without the DOM
+  assert.equal(await page.evaluate<unknown>('window.__xss'), undefined);
+  assert.deepEqual(await page.evaluate<string[]>('window.__violations'), []);
+  assert.deepEqual(dialogs, []);
 }
