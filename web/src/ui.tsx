@@ -205,3 +205,35 @@ export function Action(props: {
 export function Empty(props: { readonly children: ComponentChildren }): JSX.Element {
   return <p class="muted">{props.children}</p>;
 }
+
+/**
+ * A table of records: the column headings (scoped for screen readers), an unlabelled-looking
+ * "Actions" column when rows carry buttons, and the horizontal scroll box narrow screens need.
+ */
+export function Table(props: {
+  readonly columns: readonly string[];
+  readonly actions?: boolean;
+  readonly children: ComponentChildren;
+}): JSX.Element {
+  return (
+    <div class="scroll">
+      <table>
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th scope="col" key={c}>
+                {c}
+              </th>
+            ))}
+            {props.actions ? (
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            ) : null}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,7 +1,7 @@
 /** The device inventory, one device's posture and history, and revocation. */
 import type { JSX } from 'preact';
 import { enc, get, post } from '../api';
-import { Action, Empty, Loading, Problem, Time, useData } from '../ui';
+import { Action, Empty, Loading, Problem, Table, Time, useData } from '../ui';
 
 interface DeviceSummary {
   id: string;
@@ -32,39 +32,24 @@ export function Devices(): JSX.Element {
       <Problem error={list.error} />
       {list.data && list.data.devices.length === 0 ? <Empty>No devices are enrolled.</Empty> : null}
       {list.data && list.data.devices.length > 0 ? (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Device</th>
-                <th scope="col">Host name</th>
-                <th scope="col">User</th>
-                <th scope="col">State</th>
-                <th scope="col">Managed</th>
-                <th scope="col">Tier</th>
-                <th scope="col">Last report</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.devices.map((d) => (
-                <tr key={d.id}>
-                  <td>
-                    <a href={`/console/devices/${enc(d.id)}`}>{d.id}</a>
-                  </td>
-                  <td>{d.hostname}</td>
-                  <td>{d.user_id}</td>
-                  <td>{d.state}</td>
-                  <td>{d.managed ? 'yes' : 'no'}</td>
-                  <td>{d.tier ?? '—'}</td>
-                  <td>
-                    <Time at={d.last_report_at} />
-                    {d.stale ? <span class="badge">stale</span> : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['Device', 'Host name', 'User', 'State', 'Managed', 'Tier', 'Last report']}>
+          {list.data.devices.map((d) => (
+            <tr key={d.id}>
+              <td>
+                <a href={`/console/devices/${enc(d.id)}`}>{d.id}</a>
+              </td>
+              <td>{d.hostname}</td>
+              <td>{d.user_id}</td>
+              <td>{d.state}</td>
+              <td>{d.managed ? 'yes' : 'no'}</td>
+              <td>{d.tier ?? '—'}</td>
+              <td>
+                <Time at={d.last_report_at} />
+                {d.stale ? <span class="badge">stale</span> : null}
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
     </section>
   );
@@ -145,30 +130,18 @@ export function DeviceDetails(props: { readonly id: string }): JSX.Element {
           {x.history.length === 0 ? (
             <Empty>No history yet.</Empty>
           ) : (
-            <div class="scroll">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Source</th>
-                    <th scope="col">Tier</th>
-                    <th scope="col">Changed</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {x.history.map((h, i) => (
-                    <tr key={i}>
-                      <td>
-                        <Time at={typeof h.at === 'number' ? new Date(h.at).toISOString() : null} />
-                      </td>
-                      <td>{value(h.source)}</td>
-                      <td>{value(h.tier)}</td>
-                      <td>{Array.isArray(h.changes) ? h.changes.map(value).join(', ') : '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table columns={['When', 'Source', 'Tier', 'Changed']}>
+              {x.history.map((h, i) => (
+                <tr key={i}>
+                  <td>
+                    <Time at={typeof h.at === 'number' ? new Date(h.at).toISOString() : null} />
+                  </td>
+                  <td>{value(h.source)}</td>
+                  <td>{value(h.tier)}</td>
+                  <td>{Array.isArray(h.changes) ? h.changes.map(value).join(', ') : '—'}</td>
+                </tr>
+              ))}
+            </Table>
           )}
         </>
       ) : null}

@@ -8,7 +8,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { stringify } from 'yaml';
 import { ApiError, enc, get, post, request, type ConfigProblem, type Replayed } from '../api';
 import { navigate } from '../router';
-import { Decision, Loading, Problem, Time, useData } from '../ui';
+import { Decision, Loading, Problem, Table, Time, useData } from '../ui';
 import { parseYaml, pointerPath, ProblemList, useLiveCheck } from './yaml-editor';
 
 interface ConfigData {
@@ -54,34 +54,22 @@ export function Policies(): JSX.Element {
           <p>
             <a href="/console/routes">Edit the routes</a> (with versions and rollback)
           </p>
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">From</th>
-                  <th scope="col">To</th>
-                  <th scope="col">Policy</th>
-                  <th scope="col">Mode</th>
-                </tr>
-              </thead>
-              <tbody>
-                {d.routes.map((r) => (
-                  <tr key={r.from}>
-                    <td>{r.from}</td>
-                    <td>{r.to}</td>
-                    <td>
-                      {typeof r.policy === 'string' ? (
-                        <a href={`/console/policies/${enc(r.policy)}`}>{r.policy}</a>
-                      ) : (
-                        <span class="muted">inline</span>
-                      )}
-                    </td>
-                    <td>{r.mode ?? 'enforce'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['From', 'To', 'Policy', 'Mode']}>
+            {d.routes.map((r) => (
+              <tr key={r.from}>
+                <td>{r.from}</td>
+                <td>{r.to}</td>
+                <td>
+                  {typeof r.policy === 'string' ? (
+                    <a href={`/console/policies/${enc(r.policy)}`}>{r.policy}</a>
+                  ) : (
+                    <span class="muted">inline</span>
+                  )}
+                </td>
+                <td>{r.mode ?? 'enforce'}</td>
+              </tr>
+            ))}
+          </Table>
         </>
       ) : null}
     </section>

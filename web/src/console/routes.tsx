@@ -8,7 +8,7 @@ import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { stringify } from 'yaml';
 import { ApiError, get, post, request, type ConfigProblem } from '../api';
-import { Action, Loading, Problem, Time, useData } from '../ui';
+import { Action, Loading, Problem, Table, Time, useData } from '../ui';
 import { parseYaml, pointerPath, ProblemList, useLiveCheck } from './yaml-editor';
 
 interface ConfigData {
@@ -174,46 +174,31 @@ export function Routes(): JSX.Element {
       <Loading when={versions.loading && !versions.data} />
       <Problem error={versions.error} />
       {versions.data ? (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Time</th>
-                <th scope="col">Author</th>
-                <th scope="col">Source</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {versions.data.versions.map((v) => (
-                <tr key={v.version}>
-                  <td class="num">{v.version}</td>
-                  <td>
-                    <Time at={v.created_at} />
-                  </td>
-                  <td>
-                    <code>{v.author}</code>
-                  </td>
-                  <td>{sourceOf(v.author)}</td>
-                  <td>
-                    {v.in_force ? (
-                      <span class="badge">in force</span>
-                    ) : (
-                      <Action
-                        label={`Roll back to ${v.version}`}
-                        run={() => rollback(v.version)}
-                        done={reload}
-                      />
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['Version', 'Time', 'Author', 'Source']} actions>
+          {versions.data.versions.map((v) => (
+            <tr key={v.version}>
+              <td class="num">{v.version}</td>
+              <td>
+                <Time at={v.created_at} />
+              </td>
+              <td>
+                <code>{v.author}</code>
+              </td>
+              <td>{sourceOf(v.author)}</td>
+              <td>
+                {v.in_force ? (
+                  <span class="badge">in force</span>
+                ) : (
+                  <Action
+                    label={`Roll back to ${v.version}`}
+                    run={() => rollback(v.version)}
+                    done={reload}
+                  />
+                )}
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
     </section>
   );

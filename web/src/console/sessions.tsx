@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { enc, get, post, query, type Session } from '../api';
-import { Action, Empty, Loading, Problem, Time, useData } from '../ui';
+import { Action, Empty, Loading, Problem, Table, Time, useData } from '../ui';
 
 export function Sessions(): JSX.Element {
   const [filter, setFilter] = useState('');
@@ -28,55 +28,38 @@ export function Sessions(): JSX.Element {
       <Problem error={list.error} />
       {list.data && shown.length === 0 ? <Empty>No live sessions.</Empty> : null}
       {shown.length > 0 ? (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Session</th>
-                <th scope="col">Device</th>
-                <th scope="col">MFA</th>
-                <th scope="col">Started</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((s) => (
-                <tr key={s.id}>
-                  <td>{s.email ?? s.user_id}</td>
-                  <td>
-                    <code>{s.ref}</code>
-                  </td>
-                  <td>
-                    {s.device_id ? (
-                      <a href={`/console/devices/${enc(s.device_id)}`}>{s.device_id}</a>
-                    ) : (
-                      '—'
-                    )}
-                  </td>
-                  <td>{s.mfa_methods.length > 0 ? s.mfa_methods.join(', ') : 'none'}</td>
-                  <td>
-                    <Time at={s.created_at} />
-                  </td>
-                  <td>
-                    <Time at={s.last_seen_at} />
-                  </td>
-                  <td>
-                    <Action
-                      label={`Revoke`}
-                      danger
-                      run={() => post(`/sessions/${enc(s.id)}/revoke`)}
-                      done={list.reload}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['User', 'Session', 'Device', 'MFA', 'Started', 'Last seen']} actions>
+          {shown.map((s) => (
+            <tr key={s.id}>
+              <td>{s.email ?? s.user_id}</td>
+              <td>
+                <code>{s.ref}</code>
+              </td>
+              <td>
+                {s.device_id ? (
+                  <a href={`/console/devices/${enc(s.device_id)}`}>{s.device_id}</a>
+                ) : (
+                  '—'
+                )}
+              </td>
+              <td>{s.mfa_methods.length > 0 ? s.mfa_methods.join(', ') : 'none'}</td>
+              <td>
+                <Time at={s.created_at} />
+              </td>
+              <td>
+                <Time at={s.last_seen_at} />
+              </td>
+              <td>
+                <Action
+                  label={`Revoke`}
+                  danger
+                  run={() => post(`/sessions/${enc(s.id)}/revoke`)}
+                  done={list.reload}
+                />
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
     </section>
   );

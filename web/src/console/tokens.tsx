@@ -5,7 +5,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { enc, get, post } from '../api';
-import { Action, Empty, Loading, Problem, Time, useData } from '../ui';
+import { Action, Empty, Loading, Problem, Table, Time, useData } from '../ui';
 
 interface Token {
   readonly id: string;
@@ -44,51 +44,34 @@ export function Tokens(): JSX.Element {
       <Problem error={tokens.error} />
       {tokens.data && tokens.data.tokens.length === 0 ? <Empty>No tokens.</Empty> : null}
       {tokens.data && tokens.data.tokens.length > 0 ? (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Created by</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">State</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.data.tokens.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td class="what">{t.scopes.join(', ')}</td>
-                  <td>
-                    <code>{t.created_by}</code>
-                  </td>
-                  <td>
-                    <Time at={t.created_at} />
-                  </td>
-                  <td>
-                    <Time at={t.expires_at} />
-                  </td>
-                  <td>{t.status}</td>
-                  <td>
-                    {t.status === 'active' ? (
-                      <Action
-                        label={`Revoke ${t.name}`}
-                        danger
-                        run={() => post(`/tokens/${enc(t.id)}/revoke`)}
-                        done={tokens.reload}
-                      />
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['Name', 'Scopes', 'Created by', 'Created', 'Expires', 'State']} actions>
+          {tokens.data.tokens.map((t) => (
+            <tr key={t.id}>
+              <td>{t.name}</td>
+              <td class="what">{t.scopes.join(', ')}</td>
+              <td>
+                <code>{t.created_by}</code>
+              </td>
+              <td>
+                <Time at={t.created_at} />
+              </td>
+              <td>
+                <Time at={t.expires_at} />
+              </td>
+              <td>{t.status}</td>
+              <td>
+                {t.status === 'active' ? (
+                  <Action
+                    label={`Revoke ${t.name}`}
+                    danger
+                    run={() => post(`/tokens/${enc(t.id)}/revoke`)}
+                    done={tokens.reload}
+                  />
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
     </section>
   );

@@ -6,7 +6,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { enc, get, post, request } from '../api';
-import { Action, Empty, Loading, Problem, Time, useData } from '../ui';
+import { Action, Empty, Loading, Problem, Table, Time, useData } from '../ui';
 
 interface User {
   readonly id: string;
@@ -50,27 +50,11 @@ export function Users(): JSX.Element {
       <Loading when={users.loading && !users.data} />
       <Problem error={users.error} />
       {users.data ? (
-        <div class="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Name</th>
-                <th scope="col">Groups</th>
-                <th scope="col">State</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {users.data.users.map((u) => (
-                <UserRow key={u.id} user={u} done={users.reload} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['Email', 'Name', 'Groups', 'State', 'Created']} actions>
+          {users.data.users.map((u) => (
+            <UserRow key={u.id} user={u} done={users.reload} />
+          ))}
+        </Table>
       ) : null}
       <h2>Groups</h2>
       <NewGroup done={groups.reload} />
@@ -291,49 +275,35 @@ function GroupList(props: {
         Deleting a group does not take it out of its members’ groups: remove it from them too.
         {props.partial ? ` Members are counted among the first ${USER_LIMIT} users.` : ''}
       </p>
-      <div class="scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Group</th>
-              <th scope="col">Description</th>
-              <th scope="col">Members</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
+      <Table columns={['Group', 'Description', 'Members']} actions>
+        {props.groups.map((g) => {
+          // members from the user list already loaded: one request, not one per group
+          const members = props.users.filter((u) => u.groups.includes(g.name));
+          return (
+            <tr key={g.name}>
+              <td>
+                <strong>{g.name}</strong>
+              </td>
+              <td>{g.description}</td>
+              <td class="what">
+                {members.length === 0 ? (
+                  <span class="muted">none</span>
+                ) : (
+                  members.map((m) => m.email).join(', ')
+                )}
+              </td>
+              <td>
+                <Action
+                  label={`Delete ${g.name}`}
+                  danger
+                  run={() => request('DELETE', `/groups/${enc(g.name)}`)}
+                  done={props.done}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {props.groups.map((g) => {
-              // members from the user list already loaded: one request, not one per group
-              const members = props.users.filter((u) => u.groups.includes(g.name));
-              return (
-                <tr key={g.name}>
-                  <td>
-                    <strong>{g.name}</strong>
-                  </td>
-                  <td>{g.description}</td>
-                  <td class="what">
-                    {members.length === 0 ? (
-                      <span class="muted">none</span>
-                    ) : (
-                      members.map((m) => m.email).join(', ')
-                    )}
-                  </td>
-                  <td>
-                    <Action
-                      label={`Delete ${g.name}`}
-                      danger
-                      run={() => request('DELETE', `/groups/${enc(g.name)}`)}
-                      done={props.done}
-                    />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+          );
+        })}
+      </Table>
     </>
   );
 }
