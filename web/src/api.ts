@@ -95,6 +95,8 @@ export interface Me {
   readonly admin: boolean;
   readonly decision?: 'allow' | 'deny' | 'login' | 'step_up';
   readonly reasons?: readonly { readonly code: string; readonly message: string }[];
+  /** what the caller may do (every scope for an admin session) */
+  readonly scopes?: readonly string[];
 }
 
 export interface Reason {

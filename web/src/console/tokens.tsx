@@ -4,7 +4,7 @@
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { enc, get, post } from '../api';
+import { enc, get, post, type Me } from '../api';
 import { Action, Empty, Loading, Problem, Table, Time, useData } from '../ui';
 
 interface Token {
@@ -17,21 +17,15 @@ interface Token {
   readonly status: 'active' | 'expired' | 'revoked';
 }
 
-// The scopes of the admin API (src/admin/auth/scopes.ts); the page cannot import the server's
-// code, and the API refuses a scope it does not know, so a stale list fails loudly.
-const RESOURCES = [
-  'routes',
-  'policies',
-  'config',
-  'users',
-  'groups',
-  'sessions',
-  'devices',
-  'certificates',
-  'audit',
-  'tokens',
-] as const;
-const READ_ONLY = new Set<string>(['audit']);
+/** Scopes by resource, in the API's order: `users:read`, `users:write` -> users: [read, write]. */
+function byResource(scopes: readonly string[]): [string, string[]][] {
+  const out = new Map<string, string[]>();
+  for (const s of scopes) {
+    const [resource = s, access = ''] = s.split(':');
+    out.set(resource, [...(out.get(resource) ?? []), access]);
+  }
+  return [...out];
+}
 
 export function Tokens(): JSX.Element {
   const tokens = useData(() => get<{ tokens: Token[] }>('/tokens'), []);
@@ -78,6 +72,8 @@ export function Tokens(): JSX.Element {
 }
 
 function NewToken(props: { readonly done: () => void }): JSX.Element {
+  // the scopes a new token may have are those the caller holds (`/me`): the API's own list
+  const me = useData(() => get<Me>('/me'), []);
   const [name, setName] = useState('');
   const [ttl, setTtl] = useState('30d');
   const [scopes, setScopes] = useState<ReadonlySet<string>>(new Set());
@@ -139,10 +135,10 @@ function NewToken(props: { readonly done: () => void }): JSX.Element {
         </div>
         <fieldset class="scopes">
           <legend>Scopes (write includes read)</legend>
-          {RESOURCES.map((r) => (
+          {byResource(me.data?.scopes ?? []).map(([r, accesses]) => (
             <span key={r} class="scope">
               <span class="scope-name">{r}</span>
-              {(READ_ONLY.has(r) ? ['read'] : ['read', 'write']).map((a) => {
+              {accesses.map((a) => {
                 const s = `${r}:${a}`;
                 return (
                   <label key={s} class="check">
